@@ -1,0 +1,88 @@
+"""Global settings: default float type, fuzz factor, image layout and device.
+
+Mirrors ``keras.config``. Values are module-level so the hot path reads them
+without a function call.
+
+>>> from lamina import config
+>>> config.floatx()
+'float32'
+>>> config.image_data_format()
+'channels_last'
+"""
+
+import torch
+
+_FLOATX = "float32"
+_EPSILON = 1e-7
+_IMAGE_DATA_FORMAT = "channels_last"
+_DEVICE = None  # resolved lazily: CUDA when present, as Keras does
+
+
+def floatx():
+    """The default float dtype name (``'float32'`` unless changed)."""
+    return _FLOATX
+
+
+def set_floatx(value):
+    global _FLOATX
+    allowed = ("float16", "bfloat16", "float32", "float64")
+    if value not in allowed:
+        raise ValueError(f"Unknown floatx type. Expected one of {allowed}. Received: value={value!r}")
+    _FLOATX = value
+
+
+def epsilon():
+    """The fuzz factor used in numeric expressions (``1e-7``)."""
+    return _EPSILON
+
+
+def set_epsilon(value):
+    global _EPSILON
+    _EPSILON = float(value)
+
+
+def image_data_format():
+    """``'channels_last'`` (default) or ``'channels_first'``."""
+    return _IMAGE_DATA_FORMAT
+
+
+def set_image_data_format(value):
+    global _IMAGE_DATA_FORMAT
+    if value not in ("channels_last", "channels_first"):
+        raise ValueError(
+            "The `image_data_format` must be 'channels_last' or 'channels_first'. "
+            f"Received: value={value!r}"
+        )
+    _IMAGE_DATA_FORMAT = value
+
+
+def standardize_data_format(data_format):
+    """Returns ``data_format`` or the global default, validated."""
+    if data_format is None:
+        return _IMAGE_DATA_FORMAT
+    data_format = str(data_format).lower()
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(
+            "The `data_format` argument must be one of 'channels_first', 'channels_last'. "
+            f"Received: data_format={data_format!r}"
+        )
+    return data_format
+
+
+def device():
+    """The torch device new weights and data are placed on (CUDA when available)."""
+    global _DEVICE
+    if _DEVICE is None:
+        _DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return _DEVICE
+
+
+def set_device(value):
+    """Sets the device for new weights and data, e.g. ``'cpu'`` or ``'cuda:1'``."""
+    global _DEVICE
+    _DEVICE = torch.device(value)
+
+
+def backend():
+    """Always ``'torch'``: lamina has one compute engine."""
+    return "torch"

@@ -1,0 +1,1 @@
+"""The layer and model machinery: Layer, KerasTensor and Node, Functional, Sequential, Model."""
