@@ -54,7 +54,7 @@ def standardize_dtype(dtype):
         name = "int64"
     elif dtype is bool:
         name = "bool"
-    elif hasattr(dtype, "name") and isinstance(getattr(dtype, "name"), str) and not isinstance(dtype, type):
+    elif hasattr(dtype, "name") and isinstance(dtype.name, str) and not isinstance(dtype, type):
         name = dtype.name  # e.g. a DTypePolicy or a NumPy dtype instance
     else:
         try:

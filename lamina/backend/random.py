@@ -159,9 +159,5 @@ def categorical(logits, num_samples, dtype="int32", seed=None):
 def gamma(shape, alpha, dtype=None, seed=None, device=None):
     """Samples from Gamma(alpha, 1)."""
     device = _device(device)
-    gen = _generator(seed, device)
-    if gen is not None:
-        with torch.random.fork_rng(devices=[] if device.type == "cpu" else [device]):
-            torch.manual_seed(int(torch.randint(0, 2**31 - 1, (), generator=gen, device=device)))
-            return torch.distributions.Gamma(torch.tensor(float(alpha)), 1.0).sample(_shape(shape)).to(device, to_torch_dtype(dtype))
-    return torch.distributions.Gamma(torch.tensor(float(alpha)), 1.0).sample(_shape(shape)).to(device, to_torch_dtype(dtype))
+    concentration = torch.full(_shape(shape), float(alpha), dtype=to_torch_dtype(dtype), device=device)
+    return torch._standard_gamma(concentration, generator=_generator(seed, device))

@@ -15,6 +15,7 @@ optimizers see it, while Keras code sees a Variable with ``name``, ``path``,
 
 import numpy as np
 import torch
+from torch._subclasses.fake_tensor import unset_fake_temporarily
 
 from lamina.backend import config
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
@@ -87,14 +88,17 @@ class Variable:
         self.autocast = autocast
         self.regularizer = None
         device = device if device is not None else config.device()
-        tensor = self._initial_tensor(initializer, shape, dtype, device)
-        requires_grad = bool(trainable) and tensor.is_floating_point()
-        self.value = torch.nn.Parameter(tensor, requires_grad=requires_grad)
+        # Weights are real even when created during shape inference under fake-tensor mode.
+        with unset_fake_temporarily():
+            tensor = self._initial_tensor(initializer, shape, dtype, device)
+            requires_grad = bool(trainable) and tensor.is_floating_point()
+            self.value = torch.nn.Parameter(tensor, requires_grad=requires_grad)
         self._trainable = bool(trainable)
 
     @staticmethod
     def _initial_tensor(initializer, shape, dtype, device):
-        if isinstance(initializer, str) or (callable(initializer) and not isinstance(initializer, (torch.Tensor, Variable))):
+        is_value = isinstance(initializer, (torch.Tensor, Variable, np.ndarray))
+        if isinstance(initializer, str) or (callable(initializer) and not is_value):
             if shape is None:
                 raise ValueError(
                     "When creating a Variable from an initializer, the `shape` argument must be "
@@ -312,7 +316,8 @@ for _name, _op in _BINARY_OPS.items():
     setattr(Variable, f"__{_name}__", _binary(_op))
     setattr(Variable, f"__r{_name}__", _binary(_reflected(_op), reflected=True))
 
-for _name, _op in {"lt": torch.lt, "le": torch.le, "gt": torch.gt, "ge": torch.ge, "eq": torch.eq, "ne": torch.ne}.items():
+_COMPARISONS = {"lt": torch.lt, "le": torch.le, "gt": torch.gt, "ge": torch.ge, "eq": torch.eq, "ne": torch.ne}
+for _name, _op in _COMPARISONS.items():
     setattr(Variable, f"__{_name}__", _binary(_op))
 
 Variable.__neg__ = lambda self: torch.neg(self.value)

@@ -6,7 +6,8 @@
 >>> assert_input_compatibility(spec, [torch.zeros(1, 2)], "dense")
 Traceback (most recent call last):
     ...
-ValueError: Input 0 of layer "dense" is incompatible with the layer: expected axis -1 of input shape to have value 3, but received input with shape (1, 2)
+ValueError: Input 0 of layer "dense" is incompatible with the layer: expected axis -1 of input shape to have
+value 3, but received input with shape (1, 2)
 """
 
 from lamina.backend.dtypes import standardize_dtype
@@ -79,11 +80,14 @@ def assert_input_compatibility(input_spec, inputs, layer_name):
         prefix = f'Input {index} of layer "{layer_name}" is incompatible with the layer: '
         ndim = len(shape)
         if spec.ndim is not None and not spec.allow_last_axis_squeeze and ndim != spec.ndim:
-            raise ValueError(f"{prefix}expected ndim={spec.ndim}, found ndim={ndim}. Full shape received: {shape}")
+            raise ValueError(f"{prefix}expected ndim={spec.ndim}, found ndim={ndim}. "
+                             f"Full shape received: {shape}")
         if spec.max_ndim is not None and ndim > spec.max_ndim:
-            raise ValueError(f"{prefix}expected max_ndim={spec.max_ndim}, found ndim={ndim}. Full shape received: {shape}")
+            raise ValueError(f"{prefix}expected max_ndim={spec.max_ndim}, found ndim={ndim}. "
+                             f"Full shape received: {shape}")
         if spec.min_ndim is not None and ndim < spec.min_ndim:
-            raise ValueError(f"{prefix}expected min_ndim={spec.min_ndim}, found ndim={ndim}. Full shape received: {shape}")
+            raise ValueError(f"{prefix}expected min_ndim={spec.min_ndim}, found ndim={ndim}. "
+                             f"Full shape received: {shape}")
         if spec.dtype is not None:
             dtype = standardize_dtype(x.dtype)
             if dtype != spec.dtype:
@@ -92,7 +96,9 @@ def assert_input_compatibility(input_spec, inputs, layer_name):
             if value is None:
                 continue
             if axis >= ndim or axis < -ndim:
-                raise ValueError(f"{prefix}expected axis {axis} of input shape to exist, but received input with shape {shape}")
+                raise ValueError(
+                    f"{prefix}expected axis {axis} of input shape to exist, but received input with shape {shape}"
+                )
             if shape[axis] is not None and shape[axis] != value:
                 raise ValueError(
                     f"{prefix}expected axis {axis} of input shape to have value {value}, "

@@ -35,6 +35,7 @@ from lamina.backend.naming import to_snake_case, unique_name
 from lamina.backend.variable import Variable
 from lamina.engine.call_context import CONTEXT, clear_call_losses
 from lamina.engine.input_spec import assert_input_compatibility
+from lamina.engine.layer_nodes import NodeAccessMixin
 from lamina.engine.tracking import TrackingMixin
 
 # Keyword arguments every layer accepts (Keras 2 and 3 spellings).
@@ -42,7 +43,7 @@ _BASE_KWARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_size", "
                 "input_length_unused")
 
 
-class Layer(TrackingMixin, torch.nn.Module):
+class Layer(TrackingMixin, NodeAccessMixin, torch.nn.Module):
     """Base class of all layers.
 
     Args:
@@ -399,7 +400,8 @@ class Layer(TrackingMixin, torch.nn.Module):
             return cls(**config)
         except TypeError as error:
             raise TypeError(
-                f"Error when deserializing class '{cls.__name__}' using config={config}.\n\nException encountered: {error}"
+                f"Error when deserializing class '{cls.__name__}' using config={config}.\n\n"
+                f"Exception encountered: {error}"
             ) from error
 
 
@@ -521,7 +523,8 @@ def _to_tensor_tree(x, policy):
     if isinstance(x, (np.ndarray, np.number, int, float, bool)):
         array = np.asarray(x)
         if array.dtype.kind == "f":
-            return torch.as_tensor(array, device=config.device()).to(policy.torch_compute_dtype if policy.autocast else torch.float32)
+            dtype = policy.torch_compute_dtype if policy.autocast else torch.float32
+            return torch.as_tensor(array, device=config.device()).to(dtype)
         if array.dtype.kind in "iub":
             return torch.as_tensor(array, device=config.device())
         raise TypeError(f"Unsupported input array dtype {array.dtype}. Received: {x!r}")

@@ -53,6 +53,10 @@ def serialize(layer):
 
 def deserialize(config, custom_objects=None):
     """A layer from a Keras 2 or Keras 3 serialized dict."""
+    if isinstance(config, dict) and str(config.get("module") or "").startswith("keras.src.ops"):
+        from lamina.engine.op_layer import op_layer_class, op_name_from_keras
+
+        return op_layer_class(op_name_from_keras(config["class_name"])).from_config(config.get("config") or {})
     return registry.deserialize_keras_object(
         config, module_objects=layer_classes(), custom_objects=custom_objects, printable_module_name="layer"
     )

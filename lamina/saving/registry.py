@@ -127,15 +127,17 @@ def serialize_keras_object(obj):
         raise TypeError(f"Cannot serialize an object without get_config(). Received: {obj!r}")
     cls = type(obj)
     registered = _GLOBAL_CUSTOM_NAMES.get(cls)
+    class_name = getattr(obj, "keras_class_name", None) or cls.__name__
     return {
-        "module": cls._keras_module if registered is None and hasattr(cls, "_keras_module") else cls.__module__,
-        "class_name": cls.__name__,
+        "module": obj._keras_module if registered is None and hasattr(obj, "_keras_module") else cls.__module__,
+        "class_name": class_name,
         "config": obj.get_config(),
-        "registered_name": registered or cls.__name__,
+        "registered_name": registered or getattr(cls, "_keras_registered_name", None),
     }
 
 
-def deserialize_keras_object(config, module_objects=None, custom_objects=None, printable_module_name="object", safe_mode=None):
+def deserialize_keras_object(config, module_objects=None, custom_objects=None, printable_module_name="object",
+                             safe_mode=None):
     """Builds an object from a Keras 2 or Keras 3 serialized config.
 
     Resolution goes only through ``custom_objects``, registered objects and
