@@ -221,16 +221,16 @@ class Variable:
         return self.value.detach().cpu().tolist()
 
     def __float__(self):
-        return float(self.value)
+        return float(self.value.detach())
 
     def __int__(self):
-        return int(self.value)
+        return int(self.value.detach())
 
     def __index__(self):
-        return int(self.value)
+        return int(self.value.detach())
 
     def __bool__(self):
-        return bool(self.value)
+        return bool(self.value.detach())
 
     def __len__(self):
         return len(self.value)

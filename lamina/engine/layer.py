@@ -82,6 +82,8 @@ class Layer(TrackingMixin, NodeAccessMixin, torch.nn.Module):
         set_(self, "_build_shapes", None)
         set_(self, "input_spec", None)
         set_(self, "activity_regularizer", None)
+        set_(self, "_batch_input_shape", None)
+        set_(self, "_initial_weights", None)
 
     def __init__(self, *, trainable=True, name=None, dtype=None, activity_regularizer=None, **kwargs):
         unknown = set(kwargs) - set(_BASE_KWARGS)
@@ -207,6 +209,8 @@ class Layer(TrackingMixin, NodeAccessMixin, torch.nn.Module):
     def _track_variable(self, variable):
         if not hasattr(variable, "_declared_trainable"):
             variable._declared_trainable = variable.trainable
+        if variable.path == variable.name:  # created outside add_weight: give it this layer's path
+            variable.path = f"{self.name}/{variable.name}"
         super()._track_variable(variable)
 
     # ---- building -------------------------------------------------------------------------
