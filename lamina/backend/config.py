@@ -16,6 +16,7 @@ _FLOATX = "float32"
 _EPSILON = 1e-7
 _IMAGE_DATA_FORMAT = "channels_last"
 _DEVICE = None  # resolved lazily: CUDA when present, as Keras does
+_RUN_FUNCTIONS_EAGERLY = False
 
 
 def floatx():
@@ -81,6 +82,17 @@ def set_device(value):
     """Sets the device for new weights and data, e.g. ``'cpu'`` or ``'cuda:1'``."""
     global _DEVICE
     _DEVICE = torch.device(value)
+
+
+def run_functions_eagerly(run_eagerly):
+    """Makes every `lamina.function` run its Python code eagerly (for debugging), as TensorFlow."""
+    global _RUN_FUNCTIONS_EAGERLY
+    _RUN_FUNCTIONS_EAGERLY = bool(run_eagerly)
+
+
+def functions_run_eagerly():
+    """Whether `lamina.function` is told to run eagerly (``False`` by default)."""
+    return _RUN_FUNCTIONS_EAGERLY
 
 
 def backend():
