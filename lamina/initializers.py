@@ -602,7 +602,7 @@ def get(identifier):
     elif isinstance(identifier, str):
         obj = registry.get_registered_object(identifier, module_objects=ALL_OBJECTS_DICT)
         if obj is None:
-            names = sorted(n for n in ALL_OBJECTS_DICT if n != "Initializer")
+            names = sorted(n for n in ALL_OBJECTS_DICT if n not in ("Initializer", "initializer"))
             raise ValueError(
                 f"Could not interpret initializer identifier: {identifier!r}. Expected one of {names}, "
                 f"a config dict, or a callable. Received: identifier={identifier!r}"
