@@ -162,7 +162,9 @@ def clip(x, x_min, x_max):
     x = tensor(x)
     if x.dtype == torch.bool:
         x = x.to(torch.int32)
-    bounds = [b if b is None or is_python_scalar(b) else tensor(b).to(x.device, x.dtype) for b in (x_min, x_max)]
+    bounds = (x_min, x_max)
+    if not builtins.all(b is None or is_python_scalar(b) for b in bounds):
+        bounds = [None if b is None else tensor(b).to(x.device, x.dtype) for b in bounds]
     return torch.clamp(x, *bounds)
 
 
