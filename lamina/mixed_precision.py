@@ -16,7 +16,7 @@ from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
 class DTypePolicy:
     """Weight dtype and compute dtype of a layer."""
 
-    __slots__ = ("_name", "variable_dtype", "compute_dtype", "torch_compute_dtype", "autocast")
+    __slots__ = ("_name", "variable_dtype", "compute_dtype", "torch_compute_dtype", "autocast", "mixed")
     _keras_module = "keras"
 
     def __init__(self, name=None):
@@ -34,6 +34,7 @@ class DTypePolicy:
             self._name = self.variable_dtype
         self.torch_compute_dtype = to_torch_dtype(self.compute_dtype)
         self.autocast = self.torch_compute_dtype.is_floating_point
+        self.mixed = self.compute_dtype != self.variable_dtype
 
     @property
     def name(self):

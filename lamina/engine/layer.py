@@ -286,7 +286,13 @@ class Layer(TrackingMixin, NodeAccessMixin, torch.nn.Module):
                 kwargs["mask"] = mask
         context.depth += 1
         try:
-            outputs = self.call(*args, **kwargs)
+            if self._dtype_policy.mixed:
+                # float32 weights, half-precision math: torch.autocast casts at each op, as Keras autocasts.
+                with torch.autocast(first.device.type if first is not None else "cpu",
+                                    dtype=self._dtype_policy.torch_compute_dtype):
+                    outputs = self.call(*args, **kwargs)
+            else:
+                outputs = self.call(*args, **kwargs)
         finally:
             context.depth -= 1
             context.training = previous_training

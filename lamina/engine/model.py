@@ -16,6 +16,7 @@ import json
 
 from lamina.backend.naming import to_snake_case, unique_name
 from lamina.engine.layer import Layer
+from lamina.training.trainer import Trainer
 
 
 def _is_functional_call(args, kwargs):
@@ -26,7 +27,7 @@ def _is_functional_call(args, kwargs):
     return len(args) == 1 and "outputs" in kwargs
 
 
-class Model(Layer):
+class Model(Trainer, Layer):
     """Groups layers into an object with training and inference features.
 
     Either ``Model(inputs, outputs, name=None)`` (functional), or a subclass that

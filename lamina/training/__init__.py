@@ -1,0 +1,1 @@
+"""Training: the compile/fit/evaluate/predict machinery that `Model` mixes in."""

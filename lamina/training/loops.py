@@ -1,0 +1,218 @@
+"""The epoch and batch loops behind ``fit``, ``evaluate`` and ``predict``."""
+
+import sys
+
+import numpy as np
+import torch
+
+from lamina.training import data_adapters
+
+
+def logs_to_python(logs):
+    """0-d tensors to Python floats (the one host synchronisation of a logging point)."""
+    out = {}
+    for key, value in (logs or {}).items():
+        if isinstance(value, torch.Tensor):
+            value = value.detach()
+            value = float(value.cpu()) if value.numel() == 1 else value.cpu().numpy()
+        out[key] = value
+    return out
+
+
+def to_numpy(structure):
+    if isinstance(structure, torch.Tensor):
+        return structure.detach().cpu().numpy()
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(to_numpy(s) for s in structure)
+    if isinstance(structure, dict):
+        return {k: to_numpy(v) for k, v in structure.items()}
+    return structure
+
+
+def _resolve_verbose(verbose):
+    if verbose == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    return int(verbose)
+
+
+def sample_weights_from_class_weight(y, class_weight, sample_weight=None):
+    """Per-sample weights from ``{class_index: weight}`` (labels as indices or one-hot rows)."""
+    if isinstance(y, (list, tuple, dict)):
+        raise ValueError("`class_weight` is only supported for models with a single output.")
+    labels = y
+    if labels.dim() > 1 and labels.shape[-1] > 1:
+        labels = labels.argmax(dim=-1)
+    elif labels.dim() > 1:
+        labels = labels.reshape(labels.shape[0], -1)[:, 0]
+    labels = labels.round().long() if labels.is_floating_point() else labels.long()
+    max_class = max(int(k) for k in class_weight)
+    table = torch.ones(max(max_class + 1, int(labels.max()) + 1 if labels.numel() else 1), device=labels.device)
+    for key, value in class_weight.items():
+        table[int(key)] = float(value)
+    weights = table[labels]
+    if sample_weight is not None:
+        weights = weights * sample_weight
+    return weights
+
+
+def _make_adapter(x, y, sample_weight, batch_size, steps, shuffle, class_weight=None):
+    adapter = data_adapters.get_data_adapter(x, y, sample_weight, batch_size=batch_size, steps=steps,
+                                             shuffle=shuffle)
+    if class_weight is not None:
+        if not isinstance(adapter, data_adapters.ArrayDataAdapter):
+            return _ClassWeighted(adapter, class_weight)
+        adapter.sample_weight = sample_weights_from_class_weight(adapter.y, class_weight, adapter.sample_weight)
+    return adapter
+
+
+class _ClassWeighted:
+    def __init__(self, adapter, class_weight):
+        self.adapter, self.class_weight = adapter, class_weight
+
+    @property
+    def num_batches(self):
+        return self.adapter.num_batches
+
+    def __iter__(self):
+        for x, y, sw in self.adapter:
+            yield x, y, sample_weights_from_class_weight(y, self.class_weight, sw)
+
+
+def _callbacks(model, callbacks, verbose, epochs, steps, add_history):
+    from lamina.callbacks import CallbackList
+
+    if isinstance(callbacks, CallbackList):
+        return callbacks
+    return CallbackList(callbacks, add_history=add_history, add_progbar=verbose != 0, model=model,
+                        verbose=verbose, epochs=epochs, steps=steps)
+
+
+def fit_loop(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
+             class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps, validation_batch_size,
+             validation_freq):
+    verbose = _resolve_verbose(verbose)
+    if validation_split and validation_data is None:
+        (x, y, sample_weight), validation_data = data_adapters.train_validation_split(
+            x, y, sample_weight, validation_split)
+    train_data = _make_adapter(x, y, sample_weight, batch_size, steps_per_epoch, shuffle, class_weight)
+    val_data = None
+    if validation_data is not None:
+        vx, vy, vsw = _unpack_validation(validation_data)
+        val_data = _make_adapter(vx, vy, vsw, validation_batch_size or batch_size, validation_steps, False)
+    callbacks = _callbacks(model, callbacks, verbose, epochs, train_data.num_batches, add_history=True)
+    needs_batch_logs = callbacks.needs_batch_logs("train")
+    train_step = model._step_function("train")
+    model.stop_training = False
+    callbacks.on_train_begin()
+    epoch_logs = {}
+    for epoch in range(initial_epoch, epochs):
+        model.reset_metrics()
+        callbacks.on_epoch_begin(epoch)
+        logs = {}
+        for step, batch in enumerate(train_data):
+            if needs_batch_logs:
+                callbacks.on_train_batch_begin(step)
+            logs = train_step(batch)
+            if needs_batch_logs:
+                callbacks.on_train_batch_end(step, logs)
+            if model.stop_training:
+                break
+        epoch_logs = logs_to_python(logs)
+        if not epoch_logs and step_count(train_data) == 0:
+            raise ValueError("The training data produced no batches: check `x` and `steps_per_epoch`.")
+        if val_data is not None and _should_validate(epoch, validation_freq):
+            val_logs = _run_evaluation(model, val_data, callbacks=None)
+            epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+        callbacks.on_epoch_end(epoch, epoch_logs)
+        if model.stop_training:
+            break
+    callbacks.on_train_end(epoch_logs)
+    return model.history if getattr(model, "history", None) is not None else _history_of(callbacks)
+
+
+def step_count(adapter):
+    return adapter.num_batches if adapter.num_batches is not None else 1
+
+
+def _history_of(callbacks):
+    from lamina.callbacks import History
+
+    return next(c for c in callbacks if isinstance(c, History))
+
+
+def _should_validate(epoch, validation_freq):
+    if isinstance(validation_freq, int):
+        return (epoch + 1) % validation_freq == 0
+    return epoch + 1 in validation_freq
+
+
+def _unpack_validation(validation_data):
+    if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
+        items = list(validation_data) + [None] * (3 - len(validation_data))
+        return items[0], items[1], items[2]
+    return validation_data, None, None
+
+
+def _run_evaluation(model, adapter, callbacks):
+    test_step = model._step_function("test")
+    model.reset_metrics()
+    logs = {}
+    needs_batch_logs = callbacks is not None and callbacks.needs_batch_logs("test")
+    with torch.no_grad():
+        for step, batch in enumerate(adapter):
+            if needs_batch_logs:
+                callbacks.on_test_batch_begin(step)
+            logs = test_step(batch)
+            if needs_batch_logs:
+                callbacks.on_test_batch_end(step, logs)
+    return logs_to_python(logs)
+
+
+def evaluate_loop(model, x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict, **kwargs):
+    if kwargs:
+        raise TypeError(f"Invalid keyword arguments passed to evaluate(): {sorted(kwargs)}")
+    verbose = _resolve_verbose(verbose)
+    adapter = _make_adapter(x, y, sample_weight, batch_size, steps, False)
+    callbacks = _callbacks(model, callbacks, verbose, 1, adapter.num_batches, add_history=False)
+    callbacks.on_test_begin()
+    logs = _run_evaluation(model, adapter, callbacks)
+    callbacks.on_test_end(logs)
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def predict_loop(model, x, batch_size, verbose, steps, callbacks):
+    adapter = _make_adapter(x, None, None, batch_size, steps, False)
+    if verbose == "auto":
+        # A single small batch prints nothing, as in Keras; more batches show progress on a terminal.
+        verbose = 0 if (adapter.num_batches or 0) <= 1 else _resolve_verbose("auto")
+    callbacks = _callbacks(model, callbacks, int(verbose), 1, adapter.num_batches, add_history=False)
+    predict_step = model._step_function("predict")
+    needs_batch_logs = callbacks.needs_batch_logs("predict")
+    callbacks.on_predict_begin()
+    outputs = []
+    with torch.no_grad():
+        for step, batch in enumerate(adapter):
+            if needs_batch_logs:
+                callbacks.on_predict_batch_begin(step)
+            out = predict_step(batch)
+            outputs.append(out)
+            if needs_batch_logs:
+                callbacks.on_predict_batch_end(step, {"outputs": out})
+    callbacks.on_predict_end()
+    if not outputs:
+        raise ValueError("Unexpected result of `predict_function` (empty batch_outputs): the input is empty.")
+    return _concatenate(outputs)
+
+
+def _concatenate(batches):
+    first = batches[0]
+    if isinstance(first, torch.Tensor):
+        return torch.cat([b.detach() for b in batches]).cpu().numpy()
+    if isinstance(first, (list, tuple)):
+        return type(first)(_concatenate([b[i] for b in batches]) for i in range(len(first)))
+    if isinstance(first, dict):
+        return {k: _concatenate([b[k] for b in batches]) for k in first}
+    return np.concatenate([np.asarray(b) for b in batches])
