@@ -192,5 +192,5 @@ def test_base_class():
 def test_used_by_layers():
     layer = lamina.layers.Dense(2, kernel_initializer="ones", kernel_regularizer="l2")
     layer(torch.ones(1, 3))
-    assert float(sum(layer.losses)) == pytest.approx(0.01 * 6)
+    assert float(sum(layer.losses).detach()) == pytest.approx(0.01 * 6)
     assert layer.get_config()["kernel_regularizer"]["class_name"] == "L2"
