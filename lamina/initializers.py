@@ -419,10 +419,14 @@ class VarianceScaling(RandomInitializer):
         return random.uniform(shape, minval=-limit, maxval=limit, dtype=dtype, seed=self.seed)
 
     def get_config(self):
-        return {
-            **super().get_config(), "scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-            "input_axes": self.input_axes, "output_axes": self.output_axes,
-        }
+        config = {**super().get_config(), "scale": self.scale, "mode": self.mode, "distribution": self.distribution}
+        return {**config, **self._axes_config()}
+
+    def _axes_config(self):
+        # Keras 3.15 writes these keys even when None, which tf.keras 2 and older Keras 3 reject;
+        # lamina writes them only when set (the seeds show {"seed": None}) and reads them either way.
+        axes = {"input_axes": self.input_axes, "output_axes": self.output_axes}
+        return {k: v for k, v in axes.items() if v is not None}
 
 
 class _FixedVarianceScaling(VarianceScaling):
@@ -434,15 +438,14 @@ class _FixedVarianceScaling(VarianceScaling):
         super().__init__(**self._preset, seed=seed, input_axes=input_axes, output_axes=output_axes)
 
     def get_config(self):
-        config = super().get_config()
-        return {"seed": config["seed"], "input_axes": self.input_axes, "output_axes": self.output_axes}
+        return {"seed": super().get_config()["seed"], **self._axes_config()}
 
 
 class GlorotUniform(_FixedVarianceScaling):
     """Glorot (Xavier) uniform: ``U(-limit, limit)``, ``limit = sqrt(6 / (fan_in + fan_out))``.
 
     >>> GlorotUniform(seed=0).get_config()
-    {'seed': 0, 'input_axes': None, 'output_axes': None}
+    {'seed': 0}
     """
 
     _preset = {"scale": 1.0, "mode": "fan_avg", "distribution": "uniform"}
@@ -593,7 +596,7 @@ def get(identifier):
         ValueError: if ``identifier`` names no known initializer.
 
     >>> get("he_normal"), get(None)
-    (<HeNormal seed=None, input_axes=None, output_axes=None>, None)
+    (<HeNormal seed=None>, None)
     """
     if identifier is None:
         return None

@@ -305,14 +305,13 @@ EXPECTED_CONFIGS = [
     (initializers.RandomUniform(), "RandomUniform", {"seed": None, "minval": -0.05, "maxval": 0.05}),
     (initializers.TruncatedNormal(), "TruncatedNormal", {"seed": None, "mean": 0.0, "stddev": 0.05}),
     (initializers.VarianceScaling(), "VarianceScaling", {
-        "seed": None, "scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal", "input_axes": None,
-        "output_axes": None}),
-    (initializers.GlorotUniform(), "GlorotUniform", {"seed": None, "input_axes": None, "output_axes": None}),
-    (initializers.GlorotNormal(seed=1), "GlorotNormal", {"seed": 1, "input_axes": None, "output_axes": None}),
-    (initializers.HeUniform(), "HeUniform", {"seed": None, "input_axes": None, "output_axes": None}),
-    (initializers.HeNormal(), "HeNormal", {"seed": None, "input_axes": None, "output_axes": None}),
-    (initializers.LecunUniform(), "LecunUniform", {"seed": None, "input_axes": None, "output_axes": None}),
-    (initializers.LecunNormal(), "LecunNormal", {"seed": None, "input_axes": None, "output_axes": None}),
+        "seed": None, "scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal"}),
+    (initializers.GlorotUniform(), "GlorotUniform", {"seed": None}),
+    (initializers.GlorotNormal(seed=1), "GlorotNormal", {"seed": 1}),
+    (initializers.HeUniform(), "HeUniform", {"seed": None}),
+    (initializers.HeNormal(), "HeNormal", {"seed": None}),
+    (initializers.LecunUniform(), "LecunUniform", {"seed": None}),
+    (initializers.LecunNormal(), "LecunNormal", {"seed": None}),
     (initializers.Orthogonal(), "Orthogonal", {"seed": None, "gain": 1.0}),
 ]
 
@@ -342,6 +341,15 @@ def test_reads_keras_3_15_and_legacy_configs():
     k3 = {"module": "keras.initializers", "class_name": "Orthogonal", "config": {"seed": None, "gain": 1.0},
           "registered_name": None}
     assert isinstance(initializers.get(k3), initializers.Orthogonal)
+    k3_glorot = {"module": "keras.initializers", "class_name": "GlorotUniform",
+                 "config": {"seed": None, "input_axes": None, "output_axes": None}, "registered_name": None}
+    assert initializers.get(k3_glorot).get_config() == {"seed": None}
+    axes = {"class_name": "HeNormal", "config": {"seed": 1, "input_axes": [0], "output_axes": [1, 2]}}
+    init = initializers.get(axes)
+    assert init.get_config() == {"seed": 1, "input_axes": [0], "output_axes": [1, 2]}
+    # fan_in = 8 along axis 0 only: HeNormal's variance is 2 / 8.
+    x = _np(init((8, 50, 40)))
+    assert x.std() == pytest.approx(0.5, rel=0.02)
     # TF 1.x era files carry a dtype; Keras 2 wrote distribution="normal" for VarianceScaling.
     old = {"class_name": "VarianceScaling",
            "config": {"scale": 2.0, "mode": "fan_in", "distribution": "normal", "seed": None, "dtype": "float32"}}
