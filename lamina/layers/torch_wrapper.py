@@ -45,7 +45,8 @@ class TorchModuleWrapper(Layer):
             )
         self.module = module.to(backend_config.device())
         self._module_output_shape = tuple(output_shape) if output_shape is not None else None
-        self._lazy = isinstance(module, torch.nn.modules.lazy.LazyModuleMixin)
+        lazy = torch.nn.modules.lazy.LazyModuleMixin
+        self._lazy = any(isinstance(m, lazy) and m.has_uninitialized_params() for m in module.modules())
         if not self._lazy:
             self._track_module_parameters()
             self.built = True
