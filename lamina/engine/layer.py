@@ -39,8 +39,7 @@ from lamina.engine.layer_nodes import NodeAccessMixin
 from lamina.engine.tracking import TrackingMixin
 
 # Keyword arguments every layer accepts (Keras 2 and 3 spellings).
-_BASE_KWARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_size", "weights", "autocast",
-                "input_length_unused")
+_BASE_KWARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_size", "weights", "autocast")
 
 
 class Layer(TrackingMixin, NodeAccessMixin, torch.nn.Module):
@@ -356,10 +355,7 @@ class Layer(TrackingMixin, NodeAccessMixin, torch.nn.Module):
     def _add_activity_loss(self, outputs):
         for out in outputs if isinstance(outputs, (list, tuple)) else [outputs]:
             if isinstance(out, torch.Tensor) and out.is_floating_point():
-                loss = self.activity_regularizer(out)
-                if out.dim() > 0 and out.shape[0] > 0:
-                    loss = loss / out.shape[0]
-                self.add_loss(loss)
+                self.add_loss(self.activity_regularizer(out))  # Keras 3: not divided by the batch size
 
     @property
     def losses(self):
