@@ -118,7 +118,7 @@ def _function_name(fn):
     name = getattr(fn, "__name__", None)
     if METRIC_FUNCTIONS.get(name) is fn:
         return name, "keras.metrics"
-    if name in LOSS_FUNCTION_NAMES and getattr(fn, "__module__", "") == "lamina.losses":
+    if name in LOSS_FUNCTION_NAMES and str(getattr(fn, "__module__", "")).startswith("lamina.losses"):
         return name, "keras.losses"
     return None, None
 
