@@ -444,6 +444,7 @@ def _next_sequence_nr():
 def _accessed_variables(start, end):
     """Variables whose Parameters feed autograd nodes created between ``start`` and ``end``."""
     variables = {}
+    creation_index = {}  # position of a Variable in its layer's creation order (ties: kernel before bias)
     roots = []
     for obj in gc.get_objects():
         cls = type(obj)  # type(), not isinstance: no attribute access on arbitrary objects
@@ -451,6 +452,9 @@ def _accessed_variables(start, end):
             variables[id(obj.value)] = obj
         elif issubclass(cls, torch.Tensor) and obj.grad_fn is not None:
             roots.append(obj.grad_fn)
+        elif issubclass(cls, torch.nn.Module):
+            for index, variable in enumerate(obj.__dict__.get("_variables") or ()):
+                creation_index[id(variable.value)] = index
     first_use = {}
     seen = set()
     stack = [node for node in roots if _in_range(node, start, end)]
@@ -469,7 +473,7 @@ def _accessed_variables(start, end):
                 first_use[key] = min(seq, first_use.get(key, seq))
             elif _in_range(child, start, end):
                 stack.append(child)
-    ordered = sorted(first_use, key=first_use.get)
+    ordered = sorted(first_use, key=lambda key: (first_use[key], creation_index.get(key, 0)))
     return [variables[key] for key in ordered if key in variables]
 
 

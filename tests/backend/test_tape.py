@@ -259,3 +259,17 @@ def test_public_name_and_layer_weights():
     (grad,) = tape.gradient(y, layer.trainable_weights)
     assert grad.tolist() == [1.0, 2.0]
     assert tape.watched_variables() == (layer.w,)
+
+
+def test_watched_variables_follow_layer_order_and_feed_gradient():
+    from lamina.layers import Dense
+
+    layers = [Dense(4, activation="relu"), Dense(2)]
+    x = torch.randn(3, 5)
+    with lamina.GradientTape() as tape:
+        y = layers[1](layers[0](x))
+        loss = (y * y).sum()
+    watched = tape.watched_variables()
+    assert [v.path for v in watched] == [v.path for v in layers[0].weights + layers[1].weights]
+    grads = tape.gradient(loss, watched)
+    assert [tuple(g.shape) for g in grads] == [(5, 4), (4,), (4, 2), (2,)]
