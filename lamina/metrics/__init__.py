@@ -1,8 +1,7 @@
 """`lamina.metrics`: Keras 3 metrics, their functions, and `get`/`serialize`/`deserialize`.
 
->>> m = get("auc")
->>> type(m).__name__, m.name
-('AUC', 'auc')
+>>> type(get("auc")).__name__, get("mse").name
+('AUC', 'mean_squared_error')
 >>> serialize(get("mse"))["class_name"]
 'MeanSquaredError'
 >>> type(deserialize({"class_name": "Precision", "config": {"thresholds": 0.3}})).__name__
