@@ -42,6 +42,7 @@ _EXPORTS = {
     "InputSpec": "lamina.engine.input_spec:InputSpec",
     "KerasTensor": "lamina.engine.keras_tensor:KerasTensor",
     "Layer": "lamina.engine.layer:Layer",
+    "Loss": "lamina.losses.base:Loss",
     "Model": "lamina.engine.model:Model",
     "Sequential": "lamina.engine.sequential:Sequential",
     "Operation": "lamina.engine.layer:Layer",
