@@ -64,7 +64,7 @@ class CompileLoss:
         flat_pred = _flatten(y_pred)
         self.names = _output_names(model, len(flat_pred))
         objects = _per_output(self.loss, self.names, "loss")
-        self.losses = [None if spec is None else losses.get(spec) for spec in objects]
+        self.losses = [None if spec is None else _as_loss(losses, spec) for spec in objects]
         weights = self.loss_weights
         if weights is None:
             self.weights = [1.0] * len(self.names)
@@ -102,6 +102,15 @@ class CompileLoss:
             value = value * weight if weight != 1.0 else value
             total = value if total is None else total + value
         return total, parts
+
+
+def _as_loss(losses, spec):
+    """A `Loss` object (reducing over the batch) for a name, a function or a Loss."""
+    loss = losses.get(spec)
+    if isinstance(loss, losses.Loss):
+        return loss
+    name = spec if isinstance(spec, str) else getattr(loss, "__name__", "loss")
+    return losses.LossFunctionWrapper(loss, name=name)
 
 
 class CompileMetrics:
