@@ -149,6 +149,8 @@ class IterableDataAdapter:
             iterator = self._iterator
         count = 0
         for batch in iterator:
+            if isinstance(batch, list) and len(batch) in (2, 3):
+                batch = tuple(batch)  # torch's default collation turns (x, y) into [x, y]
             yield unpack_batch(_map(to_device_tensor, batch))
             count += 1
             if self.steps is not None and count >= self.steps:
@@ -159,7 +161,7 @@ class IterableDataAdapter:
 
 def unpack_batch(batch):
     """``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)`` -> a 3-tuple; a dict/array is x alone."""
-    if isinstance(batch, tuple) or (isinstance(batch, list) and len(batch) in (2, 3) and not _all_leaves(batch)):
+    if isinstance(batch, tuple):
         if len(batch) == 1:
             return batch[0], None, None
         if len(batch) == 2:
@@ -171,10 +173,6 @@ def unpack_batch(batch):
             f"Received a tuple of length {len(batch)}."
         )
     return batch, None, None
-
-
-def _all_leaves(items):
-    return all(isinstance(i, torch.Tensor) for i in items)
 
 
 def get_data_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, shuffle=False):
