@@ -12,6 +12,7 @@ shapes, indexing, sorting), `nn` (activations, losses, normalization, attention)
 """
 
 from lamina.ops import linalg as linalg
+from lamina.ops._symbolic import wrap_namespace as _wrap_namespace
 from lamina.ops.arrays import append as append
 from lamina.ops.arrays import arange as arange
 from lamina.ops.arrays import argsort as argsort
@@ -251,3 +252,6 @@ from lamina.ops.numpy import trunc as trunc
 from lamina.ops.numpy import var as var
 from lamina.ops.numpy import vdot as vdot
 from lamina.ops.numpy import where as where
+
+# Every op above also accepts KerasTensors, recording a node of the functional graph.
+_wrap_namespace(globals())
