@@ -111,5 +111,30 @@ class Model(Trainer, Layer):
 
         return yaml.safe_dump(model_to_dict(self), **kwargs)
 
+    # ---- files (lamina.saving.api) -----------------------------------------------------------------------
+    def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
+        """Saves the model: ``.keras`` (Keras 3 archive) or ``.h5`` (legacy Keras 2 file)."""
+        from lamina.saving import api
+
+        api.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, **kwargs):
+        """Saves the weights: ``.weights.h5`` (Keras 3 layout) or ``.h5`` (legacy layout)."""
+        from lamina.saving import api
+
+        api.save_weights(self, filepath, overwrite=overwrite, **kwargs)
+
+    def load_weights(self, filepath, skip_mismatch=False, by_name=False, **kwargs):
+        """Loads weights from ``.weights.h5``, ``.keras`` or ``.h5``; checks everything before assigning."""
+        from lamina.saving import api
+
+        api.load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name, **kwargs)
+
+    def export(self, filepath, format="onnx", **kwargs):
+        """Exports for inference: ``format='onnx'`` (torch.onnx) or ``'torch'`` (torch.export program)."""
+        from lamina.saving import torch_formats
+
+        return torch_formats.export(self, filepath, format=format, **kwargs)
+
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

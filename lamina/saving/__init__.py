@@ -18,6 +18,7 @@ _EXPORTS = {
     "save_weights": "lamina.saving.api:save_weights",
     "save_safetensors": "lamina.saving.torch_formats:save_safetensors",
     "load_safetensors": "lamina.saving.torch_formats:load_safetensors",
+    "FileFormatError": "lamina.saving.errors:FileFormatError",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

@@ -257,3 +257,121 @@ def sequential_from_config(cls, config, custom_objects=None):
     if not model.built and shape is not None:
         model.build(tuple(shape))
     return model
+
+
+# ---- writing the Keras 2 schema (legacy .h5, readable by tf.keras 2 and Keras 3) -------------------------
+# Keys Keras 3 writes that tf.keras 2 constructors reject (spec §4.4, §12.2); dropped when at their default.
+_KERAS3_ONLY_KEYS = {"quantization_config": None, "lora_rank": None, "lora_alpha": None}
+
+
+def keras2_model_config(model):
+    """``{"class_name", "config"}`` of ``model`` in the Keras 2 schema (spec §4)."""
+    from lamina.engine.functional import Functional
+    from lamina.engine.sequential import Sequential
+
+    if isinstance(model, Functional):
+        return {"class_name": "Functional", "config": _keras2_functional(model)}
+    if isinstance(model, Sequential):
+        return {"class_name": "Sequential", "config": _keras2_sequential(model)}
+    return {"class_name": registry.get_registered_name(type(model)), "config": keras2_layer_config(model)}
+
+
+def keras2_layer_config(layer):
+    """A layer's ``get_config()`` with Keras 2 conventions: string dtypes, ``batch_input_shape``, Lambda lists."""
+    from lamina.engine.functional import Functional
+    from lamina.engine.sequential import Sequential
+
+    if isinstance(layer, (Functional, Sequential)):
+        return keras2_model_config(layer)["config"]
+    config = dict(layer.get_config())
+    if isinstance(layer, InputLayer):
+        config["batch_input_shape"] = config.pop("batch_shape")
+        order = ["batch_input_shape", "dtype", "sparse", "ragged", "name", "optional"]
+        return {key: config[key] for key in order if key in config}
+    if "dtype" in config:
+        config["dtype"] = _keras2_dtype(layer)
+    for key, default in _KERAS3_ONLY_KEYS.items():
+        if key in config and config[key] == default:
+            del config[key]
+    function = config.get("function")
+    if isinstance(function, dict) and function.get("class_name") == "__lambda__":
+        inner = function.get("config", {})
+        config["function"] = [inner.get("code"), inner.get("defaults"), inner.get("closure")]
+        config["function_type"] = "lambda"
+        config["module"] = "__main__"
+        config.setdefault("output_shape", None)
+        config.setdefault("output_shape_type", "raw")
+        config.setdefault("output_shape_module", None)
+    return _jsonable(config)
+
+
+def _keras2_dtype(layer):
+    policy = layer._dtype_policy
+    if getattr(policy, "mixed", False):
+        return {"module": "keras.mixed_precision", "class_name": "Policy", "config": {"name": policy.name},
+                "registered_name": None}
+    return policy.name
+
+
+def _keras2_entry(layer):
+    return {"class_name": _keras2_class_name(layer), "config": keras2_layer_config(layer)}
+
+
+def _keras2_class_name(layer):
+    from lamina.engine.functional import Functional
+
+    if isinstance(layer, Functional):
+        return "Functional"
+    return registry.get_registered_name(type(layer))
+
+
+def _keras2_functional(model):
+    network_nodes = model._network_nodes
+
+    def triple(tensor):
+        layer, node_index, tensor_index = tensor._keras_history
+        index = _node_index_in_model(layer, node_index, network_nodes) + (1 if _owns_node_zero(layer) else 0)
+        return [layer.name, index, tensor_index]
+
+    def node_entries(layer, node):
+        first, rest = (node.call_args[0] if node.call_args else None), node.call_args[1:]
+        kwargs = dict(node.call_kwargs)
+        if rest:
+            names = [p for p in _call_parameters(layer)[1:]]
+            kwargs.update({name: value for name, value in zip(names, rest)})
+        kwargs = {key: (triple(value) if isinstance(value, KerasTensor) else _jsonable(value))
+                  for key, value in kwargs.items()}
+        entries = []
+        for item in flatten(first):
+            if isinstance(item, KerasTensor):
+                entries.append(triple(item) + [kwargs])
+            else:
+                entries.append(["_CONSTANT_VALUE", -1, _jsonable(item), kwargs])
+        return entries
+
+    layers = []
+    for layer in model.layers:
+        nodes = [node_entries(layer, node) for node in layer._inbound_nodes
+                 if id(node) in network_nodes and not node.is_input]
+        layers.append({**_keras2_entry(layer), "name": layer.name, "inbound_nodes": nodes})
+
+    def io(structure):
+        mapped = _map_io(structure, triple)
+        return [mapped] if isinstance(structure, KerasTensor) else mapped
+
+    return {"name": model.name, "trainable": model.trainable, "layers": layers,
+            "input_layers": io(model._inputs_struct), "output_layers": io(model._outputs_struct)}
+
+
+def _call_parameters(layer):
+    import inspect
+
+    return [name for name, p in inspect.signature(layer.call).parameters.items()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _keras2_sequential(model):
+    config = {"name": model.name, "layers": [_keras2_entry(layer) for layer in model._stack]}
+    if not model.trainable:
+        config["trainable"] = False
+    return config
