@@ -235,3 +235,24 @@ def test_gradient_dtype_and_array_inputs_are_converted():
     np.testing.assert_allclose(w.numpy(), [0.5, 1.5])
     optimizer.apply([torch.tensor([2.0, 2.0], dtype=torch.float64)])
     np.testing.assert_allclose(w.numpy(), [-0.5, 0.5])
+
+
+def test_adam_with_non_contiguous_gradients_and_mixed_dtypes():
+    # A transposed gradient must be read by element, not by memory order, in the fused kernel;
+    # mixed dtypes leave the fused kernel for the multi-tensor path. Both must match per-dtype runs.
+    rng = np.random.default_rng(7)
+    kernel = np.asarray(rng.normal(size=(3, 4)), dtype=np.float32)
+    bias = rng.normal(size=(4,))
+    grads = [np.asarray(rng.normal(size=(4, 3)), dtype=np.float32).T, rng.normal(size=(4,))]
+    mixed = [lamina.Variable(kernel), lamina.Variable(bias, dtype="float64")]
+    single = [lamina.Variable(kernel)]
+    optimizer_mixed, optimizer_single = optimizers.Adam(learning_rate=0.1), optimizers.Adam(learning_rate=0.1)
+    reference = rules.KerasReference(rules.AdamRule(), [kernel], 0.1)
+    for _ in range(3):
+        optimizer_mixed.apply([torch.from_numpy(grads[0]), torch.from_numpy(grads[1])], mixed)
+        optimizer_single.apply([torch.from_numpy(grads[0])], single)
+        reference.apply([grads[0]])
+    assert optimizer_mixed._fused_step is None and optimizer_single._fused_step is not None
+    assert mixed[1].dtype == "float64" and optimizer_mixed.variables[-1].dtype == "float64"
+    for variable in (mixed[0], single[0]):
+        np.testing.assert_allclose(variable.numpy(), reference.vars[0], rtol=RTOL, atol=ATOL)
