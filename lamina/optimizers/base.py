@@ -19,7 +19,6 @@ accumulate, clip, decoupled weight decay, update, EMA, constraints, count) with
 ([0.9, 2.1], 1)
 """
 
-import re
 import warnings
 
 import numpy as np
@@ -30,6 +29,9 @@ from lamina.backend.naming import to_snake_case, unique_name
 from lamina.backend.variable import Variable
 from lamina.optimizers import gradients as gradient_ops
 from lamina.optimizers import schedules
+from lamina.optimizers.gradients import to_float
+from lamina.optimizers.serialization import OptimizerSerialization
+from lamina.optimizers.weight_decay_ema import WeightDecayAndEMA
 
 _BASE_ARGUMENTS = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema", "ema_momentum",
                    "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps")
@@ -44,15 +46,7 @@ def _is_float(value):
     return isinstance(value, (float, np.floating)) and not isinstance(value, bool)
 
 
-def to_float(value):
-    if isinstance(value, Variable):
-        value = value.value
-    if isinstance(value, torch.Tensor):
-        return value.item()
-    return float(value)
-
-
-class Optimizer:
+class Optimizer(WeightDecayAndEMA, OptimizerSerialization):
     """Base class of lamina optimizers, with Keras 3's arguments and behaviour.
 
     Subclasses create their slots in ``build`` with `add_optimizer_variables` and
@@ -365,57 +359,6 @@ class Optimizer:
     def assign_sub(self, variable, value):
         variable.assign_sub(value)
 
-    # ---- weight decay ---------------------------------------------------------------
-    def exclude_from_weight_decay(self, var_list=None, var_names=None):
-        """Excludes ``var_list`` and variables whose name contains one of ``var_names`` from weight decay."""
-        self._exclude_from_weight_decay = {id(v) for v in var_list} if var_list else set()
-        self._exclude_from_weight_decay_pattern = re.compile("|".join(set(var_names))) if var_names else None
-        self._exclude_from_weight_decay_cache = {}
-
-    def _use_weight_decay(self, variable):
-        cache = self.__dict__.setdefault("_exclude_from_weight_decay_cache", {})
-        key = id(variable)
-        if key not in cache:
-            pattern = getattr(self, "_exclude_from_weight_decay_pattern", None)
-            excluded = key in getattr(self, "_exclude_from_weight_decay", ()) or (
-                pattern is not None and pattern.search(variable.name) is not None
-            )
-            cache[key] = not excluded
-        return cache[key]
-
-    def _apply_weight_decay(self, variables, learning_rate):
-        if self.weight_decay is None:
-            return
-        decayed = [v.value for v in variables if self._use_weight_decay(v)]
-        if decayed:
-            factor = np.float32(1.0) - np.float32(self.weight_decay) * np.float32(to_float(learning_rate))
-            torch._foreach_mul_(decayed, float(factor))
-
-    # ---- EMA ------------------------------------------------------------------------
-    def _update_ema(self):
-        momentum = self.ema_momentum if self._update_count() != 0 else 0.0
-        averages = [v.value for v in self._model_variables_moving_average]
-        torch._foreach_mul_(averages, momentum)
-        torch._foreach_add_(averages, [v.value for v in self._trainable_variables], alpha=1 - momentum)
-        if self.ema_overwrite_frequency and (self._update_count() + 1) % self.ema_overwrite_frequency == 0:
-            self._overwrite_model_variables_with_average_value(self._trainable_variables)
-
-    def _overwrite_model_variables_with_average_value(self, trainable_variables):
-        averages = self._model_variables_moving_average
-        if len(trainable_variables) != len(averages):
-            raise ValueError(
-                f"The length of model variables ({len(trainable_variables)}) to override does not match the length "
-                f"of model variables stored in the optimizer ({len(averages)}). Please check if the optimizer was "
-                "called on your model."
-            )
-        with torch.no_grad():
-            torch._foreach_copy_([v.value for v in trainable_variables], [a.value for a in averages])
-
-    def finalize_variable_values(self, var_list):
-        """With ``use_ema``, replaces the values of ``var_list`` by their moving averages."""
-        if self.use_ema:
-            self._overwrite_model_variables_with_average_value(list(var_list))
-
     # ---- losses and gradients -------------------------------------------------------
     def scale_loss(self, loss):
         """Multiplies ``loss`` by ``loss_scale_factor`` when one is set."""
@@ -431,78 +374,3 @@ class Optimizer:
         """
         grads, variables = gradient_ops.compute_gradients(loss, var_list, tape)
         self.apply(grads, variables)
-
-    # ---- weights and serialization --------------------------------------------------
-    def set_weights(self, weights):
-        """Assigns ``weights`` (arrays in `variables` order) to the optimizer's Variables."""
-        if not self.built:
-            raise ValueError(
-                "You are calling `set_weights()` on an optimizer that has not yet been built. Please call "
-                "`optimizer.build(trainable_variables)` to create the optimizer weights before calling `set_weights()`."
-            )
-        for variable, weight in zip(self._variables, weights):
-            if tuple(variable.shape) != tuple(np.shape(weight)):
-                raise ValueError(
-                    f"Optimizer variable {variable.path} has shape {variable.shape} not compatible with provided "
-                    f"weight shape {tuple(np.shape(weight))}."
-                )
-            variable.assign(weight)
-
-    def save_own_variables(self, store):
-        """Writes the Variables into ``store`` under keys ``'0'``, ``'1'``, ... (Keras weights files)."""
-        for i, variable in enumerate(self._variables):
-            store[str(i)] = variable.numpy()
-
-    def load_own_variables(self, store):
-        """Reads the Variables from ``store``; warns and skips when the count differs (as Keras)."""
-        if len(store.keys()) != len(self._variables):
-            message = (
-                f"Skipping variable loading for optimizer '{self.name}', because it has {len(self._variables)} "
-                f"variables whereas the saved optimizer has {len(store.keys())} variables. "
-            )
-            if len(self._variables) == 0:
-                message += "This is likely because the optimizer has not been called/built yet."
-            warnings.warn(message, stacklevel=2)
-            return
-        for i, variable in enumerate(self._variables):
-            variable.assign(store[str(i)])
-
-    def get_config(self):
-        """The constructor arguments, with Keras 3 keys (a schedule is serialized)."""
-        lr = self._learning_rate
-        if isinstance(lr, schedules.LearningRateSchedule):
-            learning_rate = schedules.serialize(lr)
-        elif isinstance(lr, Variable):
-            learning_rate = float(lr.numpy())
-        elif isinstance(lr, torch.Tensor):
-            learning_rate = float(lr)
-        else:
-            from lamina.saving import registry
-
-            learning_rate = registry.serialize_keras_object(lr)
-        return {
-            "name": self.name,
-            "learning_rate": learning_rate,
-            "weight_decay": self.weight_decay,
-            "clipnorm": self.clipnorm,
-            "global_clipnorm": self.global_clipnorm,
-            "clipvalue": self.clipvalue,
-            "use_ema": self.use_ema,
-            "ema_momentum": self.ema_momentum,
-            "ema_overwrite_frequency": self.ema_overwrite_frequency,
-            "loss_scale_factor": self.loss_scale_factor,
-            "gradient_accumulation_steps": self.gradient_accumulation_steps,
-        }
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        if isinstance(config.get("learning_rate"), dict):
-            config["learning_rate"] = schedules.deserialize(config["learning_rate"], custom_objects=custom_objects)
-        return cls(**config)
-
-    def __repr__(self):
-        lr = self._learning_rate
-        lr_text = f"{float(lr.numpy()):.6g}" if isinstance(lr, Variable) else repr(lr)
-        return (f"<{type(self).__name__} name={self.name}, learning_rate={lr_text}, "
-                f"iterations={int(self._iterations.value)}, built={self.built}>")

@@ -13,6 +13,15 @@ import torch
 from lamina.backend.variable import Variable
 
 
+def to_float(value):
+    """A Python float from a number, a 0-d tensor or a Variable (a learning rate, for instance)."""
+    if isinstance(value, Variable):
+        value = value.value
+    if isinstance(value, torch.Tensor):
+        return value.item()
+    return float(value)
+
+
 def _as_gradient(grad, variable):
     """``grad`` as a dense tensor with the variable's dtype and device, or a clear error."""
     if isinstance(grad, Variable):
