@@ -279,8 +279,15 @@ class Layer(TrackingMixin, NodeAccessMixin, torch.nn.Module):
                     kwargs["training"] = previous_training
             else:
                 context.training = bool(training)
+        elif "training" in kwargs:
+            # call() takes no `training`: the flag still reaches sublayers that do (as Keras).
+            training = kwargs.pop("training")
+            if training is not None:
+                context.training = bool(training)
         if self._call_has_mask and kwargs.get("mask") is None:
-            mask = getattr(first, "_keras_mask", None)
+            # A list of inputs gets the list of their masks (as Keras), one tensor its own mask.
+            many = args and isinstance(args[0], (list, tuple))
+            mask = _collect_masks(args[0]) if many else getattr(first, "_keras_mask", None)
             if mask is not None:
                 kwargs["mask"] = mask
         context.depth += 1
