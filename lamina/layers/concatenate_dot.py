@@ -184,7 +184,7 @@ class Dot(_Merge):
             if not all(isinstance(a, int) and not isinstance(a, bool) for a in axes):
                 raise ValueError(f"Invalid format for argument `axes` of Dot: list elements should be integers. "
                                  f"Received: axes={axes!r}")
-        self.axes = axes
+        self.axes = axes if isinstance(axes, int) else list(axes)  # a pair reads back from JSON as a list
         self.normalize = normalize
 
     def build(self, input_shape):
