@@ -83,6 +83,7 @@ class Layer(TrackingMixin, NodeAccessMixin, torch.nn.Module):
         set_(self, "activity_regularizer", None)
         set_(self, "_batch_input_shape", None)
         set_(self, "_initial_weights", None)
+        set_(self, "_checked_input", None)
 
     def __init__(self, *, trainable=True, name=None, dtype=None, activity_regularizer=None, **kwargs):
         unknown = set(kwargs) - set(_BASE_KWARGS)
@@ -263,8 +264,16 @@ class Layer(TrackingMixin, NodeAccessMixin, torch.nn.Module):
         if first.dtype != policy.torch_compute_dtype and first.is_floating_point() and policy.autocast:
             first = first.to(policy.torch_compute_dtype)
             args = (first,) + args[1:]
-        if self.input_spec is not None:
-            assert_input_compatibility(self.input_spec, [first] if len(args) == 1 else list(args), self.name)
+        spec = self.input_spec
+        if spec is not None:
+            if len(args) == 1:
+                # Checked once per input shape: repeated calls with the same shape skip the check.
+                key = (first.shape, first.dtype, id(spec))
+                if key != self._checked_input:
+                    assert_input_compatibility(spec, [first], self.name)
+                    object.__setattr__(self, "_checked_input", key)
+            else:
+                assert_input_compatibility(spec, list(args), self.name)
         return self._call_eager(args, kwargs, first)
 
     def _call_eager(self, args, kwargs, first):

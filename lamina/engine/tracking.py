@@ -165,6 +165,7 @@ _INTERNAL_NAMES = frozenset((
     "_layers", "_variables", "_variable_ids", "_param_keys", "_losses", "_inbound_nodes", "_outbound_nodes",
     "_name", "_trainable", "built", "_build_depth", "_dtype_policy", "_call_signature", "input_spec",
     "_build_shapes", "_parent_path", "_seed_generators", "_metrics", "_batch_input_shape", "_initial_weights",
+    "_checked_input",
 ))
 
 
