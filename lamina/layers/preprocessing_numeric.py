@@ -143,8 +143,8 @@ def _batches(data, batch_size=None, steps=None):
         if batch_size is None:
             yield data
             return
-        pieces = range(0, max(len(data), 1), int(batch_size))
-        data = (data[i:i + int(batch_size)] for i in pieces)
+        array, size = data, int(batch_size)
+        data = (array[i:i + size] for i in range(0, max(len(array), 1), size))
     elif not hasattr(data, "__iter__"):
         raise TypeError(f"`adapt` expects an array, a tensor or an iterable of batches. Received: data={data!r}")
     for step, batch in enumerate(data):
