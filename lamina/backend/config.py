@@ -98,3 +98,19 @@ def functions_run_eagerly():
 def backend():
     """Always ``'torch'``: lamina has one compute engine."""
     return "torch"
+
+
+_COMPILE_BACKEND = "inductor"
+
+
+def compile_backend():
+    """The `torch.compile` backend used by ``jit_compile=True`` and `lamina.function` (``'inductor'``)."""
+    return _COMPILE_BACKEND
+
+
+def set_compile_backend(name):
+    """Chooses the `torch.compile` backend, e.g. ``'inductor'``, ``'aot_eager'`` or ``'cudagraphs'``."""
+    global _COMPILE_BACKEND
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"The compile backend must be a backend name string. Received: name={name!r}")
+    _COMPILE_BACKEND = name

@@ -33,13 +33,13 @@ class Function:
             specializing on the first shapes seen.
         input_signature: accepted for TensorFlow compatibility; a signature with unknown
             (``None``) dimensions compiles shape-generic code.
-        backend: the `torch.compile` backend (``'inductor'`` by default).
+        backend: the `torch.compile` backend (``lamina.config.compile_backend()``, ``'inductor'`` by default).
         mode: the `torch.compile` mode (e.g. ``'reduce-overhead'``).
         fullgraph: require one graph without Python fallbacks.
     """
 
     def __init__(self, python_function, *, jit_compile=True, reduce_retracing=False, input_signature=None,
-                 backend="inductor", mode=None, fullgraph=False, name=None):
+                 backend=None, mode=None, fullgraph=False, name=None):
         if not callable(python_function):
             raise TypeError(
                 "lamina.function expects a callable (function, method, layer or model). "
@@ -51,7 +51,8 @@ class Function:
         self.jit_compile = jit_compile is not False
         self.reduce_retracing = bool(reduce_retracing)
         self.input_signature = input_signature
-        self._compile_options = {"backend": backend, "mode": mode, "fullgraph": bool(fullgraph)}
+        self._compile_options = {"backend": backend or config.compile_backend(), "mode": mode,
+                                 "fullgraph": bool(fullgraph)}
         dynamic = True if self.reduce_retracing or _has_unknown_dims(input_signature) else None
         self._compile_options["dynamic"] = dynamic
         self._compiled = None
@@ -103,7 +104,7 @@ class Function:
 
 
 def function(func=None, *, input_signature=None, autograph=True, jit_compile=True, reduce_retracing=False,
-             backend="inductor", mode=None, fullgraph=False, experimental_relax_shapes=None,
+             backend=None, mode=None, fullgraph=False, experimental_relax_shapes=None,
              experimental_compile=None, **kwargs):
     """Compiles ``func`` with `torch.compile`; usable as ``@function`` or ``@function(...)``.
 

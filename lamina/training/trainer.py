@@ -260,10 +260,13 @@ def _batch_size(y_pred):
 
 
 def _compile_step(model, kind):
+    from lamina.backend import config
+
+    backend = config.compile_backend()
     if kind == "predict":
-        return torch.compile(model.predict_step)
+        return torch.compile(model.predict_step, backend=backend)
     # Compile the forward pass and the loss; autograd and the (foreach) optimizer update stay eager.
-    forward = torch.compile(_forward_and_loss)
+    forward = torch.compile(_forward_and_loss, backend=backend)
 
     def step(data):
         x, y, sample_weight = data_adapters.unpack_batch(data)

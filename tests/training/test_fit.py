@@ -170,3 +170,21 @@ def test_class_weight_scales_the_loss():
     base = model.fit(x, y, epochs=1, batch_size=32, verbose=0).history["loss"][0]
     doubled = model.fit(x, y, epochs=1, batch_size=32, verbose=0, class_weight={0: 2.0, 1: 2.0}).history["loss"][0]
     assert doubled == pytest.approx(2 * base, rel=1e-5)
+
+
+def test_jit_compile_agrees_with_eager(monkeypatch):
+    # 'aot_eager' runs the real torch.compile pipeline (Dynamo + AOTAutograd) without C++ code generation,
+    # keeping the test fast; bench/bench_fit.py --compiled measures the default inductor backend.
+    monkeypatch.setattr(lamina.backend.config, "_COMPILE_BACKEND", "aot_eager")
+    x, y = _data(64)
+    eager, compiled = _mlp(5), _mlp(5)
+    compiled.set_weights(eager.get_weights())
+    for model, jit in ((eager, False), (compiled, True)):
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"], jit_compile=jit)
+    a = eager.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    b = compiled.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    assert compiled._compiled_steps and not eager._compiled_steps
+    np.testing.assert_allclose(a["loss"], b["loss"], rtol=1e-5)
+    for p, q in zip(eager.get_weights(), compiled.get_weights()):
+        np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(eager.predict(x, verbose=0), compiled.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
