@@ -46,6 +46,24 @@ def _unpack(query, value, key):
     return query, value, key
 
 
+def _call(dense, x, bound_dims):
+    return dense(x)
+
+
+def _linear(dense, x, bound_dims):
+    """``dense(x)`` for a projection contracting the last ``bound_dims`` axes, as one ``F.linear``
+    (the same math as the EinsumDense equation, on torch's fused matmul + bias kernel)."""
+    kernel = dense.kernel.value
+    if kernel.dtype != x.dtype:
+        kernel = kernel.to(x.dtype)
+    lead, contracted = x.shape[:x.dim() - bound_dims], kernel.shape[:bound_dims]
+    out_shape = kernel.shape[bound_dims:]
+    weight = kernel.reshape(-1, out_shape.numel()).t()
+    bias = None if dense.bias is None else dense.bias.value.reshape(-1).to(x.dtype)
+    out = F.linear(x.reshape(*lead, contracted.numel()), weight, bias)
+    return out.view(*lead, *out_shape)
+
+
 class MultiHeadAttention(Layer):
     """Multi-head attention (Vaswani et al., 2017) with Keras 3 arguments and weights.
 
@@ -219,11 +237,13 @@ class MultiHeadAttention(Layer):
             key = value
         mask = au.compute_attention_mask(query, value, query_mask, value_mask, key_mask, attention_mask,
                                          use_causal_mask)
-        q = self._query_dense(query)
-        k = self._key_dense(key)
-        v = self._value_dense(value)
+        fast = self._activity_regularizer is None and query.dim() == 3 and key.dim() == 3 and value.dim() == 3
+        project = _linear if fast else _call
+        q = project(self._query_dense, query, 1)
+        k = project(self._key_dense, key, 1)
+        v = project(self._value_dense, value, 1)
         output, scores = self._compute_attention(q, k, v, mask, training, return_attention_scores)
-        output = self._output_dense(output)
+        output = project(self._output_dense, output, 2)
         return (output, scores) if return_attention_scores else output
 
     def _compute_attention(self, query, key, value, attention_mask=None, training=None,
