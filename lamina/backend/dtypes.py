@@ -61,6 +61,8 @@ def standardize_dtype(dtype):
             name = np.dtype(dtype).name
         except TypeError:
             name = None
+    if name in ("str", "string", "object", "bytes") or (name or "").startswith(("str", "<U", "bytes")):
+        return "string"  # symbolic inputs of text layers; such data stays in NumPy arrays or lists
     if name not in _NAME_TO_TORCH:
         raise ValueError(f"Invalid dtype: expected one of {sorted(_NAME_TO_TORCH)}. Received: dtype={dtype!r}")
     return name
@@ -70,7 +72,10 @@ def to_torch_dtype(dtype):
     """The torch dtype for a dtype given in any form accepted by `standardize_dtype`."""
     if isinstance(dtype, torch.dtype):
         return dtype
-    return _NAME_TO_TORCH[standardize_dtype(dtype)]
+    name = standardize_dtype(dtype)
+    if name == "string":
+        raise ValueError("Strings have no torch dtype: string data stays in NumPy arrays or Python lists.")
+    return _NAME_TO_TORCH[name]
 
 
 def is_float_dtype(dtype):

@@ -127,7 +127,7 @@ class Functional(Model):
         values = {}
         for index, (kt_id, ndim, checks) in enumerate(self._input_checks):
             x = flat[index]
-            if x is not None:
+            if x is not None and hasattr(x, "shape"):
                 shape = x.shape
                 if len(shape) != ndim or any(shape[axis] != dim for axis, dim in checks):
                     self._raise_incompatible(index, shape)

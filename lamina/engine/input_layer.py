@@ -56,12 +56,14 @@ class InputLayer(Layer):
         if name is None:
             name = unique_name("input")
             name = _keras2_input_name(name)
-        super().__init__(name=name, dtype=dtype, **{k: v for k, v in kwargs.items() if k == "trainable"})
+        input_dtype = standardize_dtype(dtype)
+        policy = dtype if input_dtype in ("float16", "bfloat16", "float32", "float64") else None
+        super().__init__(name=name, dtype=policy, **{k: v for k, v in kwargs.items() if k == "trainable"})
         self.batch_shape = batch_shape
         self.sparse = bool(sparse)
         self.ragged = bool(ragged)
         self.optional = bool(optional)
-        self._input_dtype = standardize_dtype(dtype)
+        self._input_dtype = input_dtype
         self.built = True
         tensor = KerasTensor(batch_shape, self._input_dtype, sparse=self.sparse, name=self.name)
         Node(self, (), {}, tensor)

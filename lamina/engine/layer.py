@@ -535,6 +535,8 @@ def _to_tensor_tree(x, policy):
     if isinstance(x, Variable):
         return _to_tensor_tree(x.value, policy)
     if isinstance(x, (list, tuple)):
+        if x and all(isinstance(v, (str, bytes)) for v in x):
+            return x  # a list of strings, for text layers
         if x and all(isinstance(v, (int, float, bool, np.number)) for v in x):
             return _to_tensor_tree(np.asarray(x), policy)
         if x and all(isinstance(v, (list, tuple)) and v and isinstance(v[0], (int, float, np.number)) for v in x):
@@ -544,6 +546,8 @@ def _to_tensor_tree(x, policy):
         return {k: _to_tensor_tree(v, policy) for k, v in x.items()}
     if isinstance(x, (np.ndarray, np.number, int, float, bool)):
         array = np.asarray(x)
+        if array.dtype.kind in "USO":
+            return x  # strings (for text layers) stay as they are
         if array.dtype.kind == "f":
             dtype = policy.torch_compute_dtype if policy.autocast else torch.float32
             return torch.as_tensor(array, device=config.device()).to(dtype)

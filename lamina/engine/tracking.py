@@ -56,7 +56,7 @@ class TrackingMixin:
         key = variable.name
         params = self._parameters
         suffix = 0
-        while key in params or key in self._modules or key in self.__dict__:
+        while key in params or key in self._modules or self.__dict__.get(key) is not None:
             suffix += 1
             key = f"{variable.name}_{suffix}"
         params[key] = variable.value

@@ -195,3 +195,16 @@ def test_clone_model_new_variables_same_config():
     new_input = lamina.Input((2,))
     on_tensor = lamina.models.clone_model(model, input_tensors=new_input)
     assert on_tensor.inputs[0] is new_input
+
+
+def test_string_inputs_flow_to_text_layers():
+    vectorize = lamina.layers.TextVectorization(max_tokens=20, output_sequence_length=5)
+    vectorize.adapt(["the cat sat", "the dog ran far away", "a cat"])
+    inputs = lamina.Input(shape=(1,), dtype="string")
+    tokens = vectorize(inputs)
+    assert tokens.shape == (None, 5) and tokens.dtype == "int64"
+    model = lamina.Model(inputs, lamina.layers.Embedding(20, 4)(tokens))
+    texts = np.array([["the cat"], ["dog far"], ["unknown words"]])
+    assert model(texts).shape == (3, 5, 4)
+    assert model.predict(texts, verbose=0).shape == (3, 5, 4)
+    assert model.get_config()["layers"][0]["config"]["dtype"] == "string"
