@@ -113,6 +113,8 @@ class RecurrentCell(DropoutRNNCell, Layer):
         seed: int seed of the dropout masks.
     """
 
+    kernel = recurrent_kernel = bias = None  # class defaults: the Parameters keep their Keras names in torch
+
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
                  kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
@@ -141,7 +143,6 @@ class RecurrentCell(DropoutRNNCell, Layer):
         self.seed_generator = lamina_random.SeedGenerator(seed)
         self.state_size = self.units
         self.output_size = self.units
-        self.kernel = self.recurrent_kernel = self.bias = None
 
     def _input_dim(self, input_shape):
         dim = input_shape[-1]
