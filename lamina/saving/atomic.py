@@ -35,7 +35,7 @@ def confirm_overwrite(path):
 
 
 @contextlib.contextmanager
-def atomic_path(path, overwrite=True):
+def atomic_path(path, overwrite=True, suffix=".tmp"):
     """Yields a temporary path to write; renames it to ``path`` if the block succeeds.
 
     Args:
@@ -43,6 +43,7 @@ def atomic_path(path, overwrite=True):
         overwrite: if ``False`` and ``path`` exists, ask on a terminal (as Keras does) or raise
             `FileExistsError`. When the user declines, the block is skipped: the yielded value is
             ``None`` and nothing is written.
+        suffix: the temporary file's suffix (some writers insist on an extension).
     """
     path = os.fspath(path)
     if not overwrite and os.path.exists(path) and not confirm_overwrite(path):
@@ -50,7 +51,7 @@ def atomic_path(path, overwrite=True):
         return
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=suffix)
     os.close(fd)
     try:
         yield tmp
