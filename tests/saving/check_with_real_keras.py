@@ -1,0 +1,176 @@
+"""Cross-check lamina's files with real tf.keras 2 and Keras 3 (not part of the pytest run).
+
+Two phases, two environments:
+
+1. In lamina's environment, write models and their predictions::
+
+       .venv/bin/python tests/saving/check_with_real_keras.py write /tmp/lamina_files
+
+2. In an environment with ``tensorflow-cpu==2.21.0 tf-keras==2.21.0 keras==3.15.1 h5py``
+   (no lamina or torch needed), load each file in both libraries and compare predictions::
+
+       python tests/saving/check_with_real_keras.py check /tmp/lamina_files
+
+Phase 2 prints one line per (file, reader): ``OK`` with the largest difference, or the
+error. Files that a Keras version cannot read by design (spec §10: tf.keras cannot read
+Keras 3 ``.keras``; Keras 3 cannot resolve nested-model node indices of Keras 2 configs)
+are reported as ``expected-fail``.
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+
+
+def write(folder):
+    import lamina
+    from lamina import layers
+
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(0)
+
+    def mlp():
+        inputs = lamina.Input((4,), name="x")
+        hidden = layers.Dense(8, activation="relu", name="hidden")(inputs)
+        return lamina.Model(inputs, layers.Dense(3, activation="softmax", name="out")(hidden), name="mlp")
+
+    def sequential():
+        return lamina.Sequential([lamina.Input((4,)), layers.Dense(8, activation="relu", name="hidden"),
+                                  layers.Dense(3, name="out")], name="seq")
+
+    def nested():
+        sub_in = lamina.Input((4,), name="sub_in")
+        encoder = lamina.Model(sub_in, layers.Dense(6, name="sub_dense")(sub_in), name="encoder")
+        n_in = lamina.Input((4,), name="n_in")
+        return lamina.Model(n_in, layers.Dense(2, name="n_out")(layers.Activation("relu", name="act")(encoder(n_in))),
+                            name="nested")
+
+    def shared():
+        a, b = lamina.Input((4,), name="a"), lamina.Input((4,), name="b")
+        dense = layers.Dense(5, name="shared")
+        merged = layers.Concatenate(name="concat")([dense(a), dense(b)])
+        return lamina.Model([a, b], layers.Dense(1, name="head")(merged), name="two_in_shared")
+
+    def conv_bn():
+        inputs = lamina.Input((8, 8, 1), name="img")
+        x = layers.Conv2D(4, 3, name="conv")(inputs)
+        x = layers.BatchNormalization(name="bn")(x)
+        x = layers.Flatten(name="flat")(layers.Dropout(0.5, name="drop")(x))
+        return lamina.Model(inputs, layers.Dense(2, name="dense")(x), name="convnet")
+
+    def emb_lstm():
+        inputs = lamina.Input((None,), dtype="int32", name="tokens")
+        x = layers.LSTM(3, name="lstm")(layers.Embedding(20, 4, name="emb")(inputs))
+        return lamina.Model(inputs, layers.Dense(1, name="dense")(x), name="lstm_model")
+
+    cases = {"mlp": (mlp, (2, 4)), "seq": (sequential, (2, 4)), "nested": (nested, (2, 4)),
+             "shared": (shared, [(2, 4), (2, 4)]), "conv_bn": (conv_bn, (2, 8, 8, 1)), "emb_lstm": (emb_lstm, (2, 5))}
+    manifest = {}
+    for name, (build, shape) in cases.items():
+        model = build()
+        model.set_weights([rng.uniform(-0.5, 0.5, size=w.shape).astype(w.dtype) + (0.6 if "variance" in v.path else 0)
+                           for w, v in zip(model.get_weights(), model.weights)])
+        if name == "emb_lstm":
+            x = rng.integers(0, 20, size=shape).astype("int32")
+        elif isinstance(shape, list):
+            x = [rng.normal(size=s).astype("float32") for s in shape]
+        else:
+            x = rng.normal(size=shape).astype("float32")
+        y = np.asarray(model.predict(x, verbose=0))
+        np.save(os.path.join(folder, f"{name}_y.npy"), y)
+        for i, part in enumerate(x if isinstance(x, list) else [x]):
+            np.save(os.path.join(folder, f"{name}_x{i}.npy"), part)
+        model.save(os.path.join(folder, f"{name}.keras"))
+        model.save(os.path.join(folder, f"{name}.h5"))
+        model.save_weights(os.path.join(folder, f"{name}.weights.h5"))
+        model.save_weights(os.path.join(folder, f"{name}_weights.h5"))
+        manifest[name] = len(x) if isinstance(x, list) else 1
+    trained = mlp()
+    trained.compile(optimizer=lamina.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                    metrics=["accuracy"])
+    trained.fit(rng.normal(size=(16, 4)).astype("float32"), rng.integers(0, 3, size=(16,)), batch_size=8, verbose=0)
+    x = rng.normal(size=(2, 4)).astype("float32")
+    np.save(os.path.join(folder, "trained_x0.npy"), x)
+    np.save(os.path.join(folder, "trained_y.npy"), np.asarray(trained.predict(x, verbose=0)))
+    trained.save(os.path.join(folder, "trained.keras"))
+    trained.save(os.path.join(folder, "trained.h5"))
+    manifest["trained"] = 1
+    with open(os.path.join(folder, "manifest.json"), "w") as f:
+        json.dump(manifest, f)
+    print(f"wrote {len(manifest)} models to {folder}")
+
+
+# Combinations that fail by design in the real libraries (spec §10, §12.2).
+EXPECTED_FAIL = {("tf_keras", ".keras"), ("keras3", "nested.h5"), ("keras3", "emb_lstm.h5")}
+
+
+def check(folder):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+    import tf_keras
+
+    with open(os.path.join(folder, "manifest.json")) as f:
+        manifest = json.load(f)
+    results = []
+
+    def record(reader, filename, expected, fn, *args):
+        try:
+            y = np.asarray(fn(*args))
+            diff = float(np.max(np.abs(y - expected)))
+            status = "OK" if diff < 1e-5 else "WRONG"
+            results.append((status, reader, filename, f"max |diff| = {diff:.2e}"))
+        except Exception as error:  # report every failure, keep going
+            known = (reader, os.path.splitext(filename)[1]) in EXPECTED_FAIL or (reader, filename) in EXPECTED_FAIL
+            results.append(("expected-fail" if known else "FAIL", reader, filename,
+                            f"{type(error).__name__}: {str(error)[:200]}"))
+
+    for name, n_inputs in manifest.items():
+        _check_model(folder, name, n_inputs, record, {"tf_keras": tf_keras, "keras3": keras})
+    for status, reader, filename, detail in results:
+        print(f"{status:13s} {reader:9s} {filename:22s} {detail}")
+    failures = [r for r in results if r[0] in ("FAIL", "WRONG")]
+    print(f"\n{len(results) - len(failures)} / {len(results)} as expected")
+    return 1 if failures else 0
+
+
+def _check_model(folder, name, n_inputs, record, libraries):
+    import h5py
+
+    xs = [np.load(os.path.join(folder, f"{name}_x{i}.npy")) for i in range(n_inputs)]
+    x = xs if n_inputs > 1 else xs[0]
+    y = np.load(os.path.join(folder, f"{name}_y.npy"))
+
+    def path(suffix):
+        return os.path.join(folder, f"{name}{suffix}")
+
+    for reader, library in libraries.items():
+        for suffix in (".h5", ".keras"):
+            if reader == "tf_keras" and suffix == ".keras":
+                continue
+            record(reader, f"{name}{suffix}", y, _predict_loaded, library, path(suffix), x)
+        if name == "trained":
+            continue
+        with h5py.File(path(".h5"), "r") as f:
+            config = f.attrs["model_config"]
+        config = config.decode() if isinstance(config, bytes) else config
+        for suffix in ("_weights.h5", ".weights.h5"):
+            record(reader, f"{name}{suffix}", y, _predict_with_weights, library, config, path(suffix), x)
+
+
+def _predict_loaded(library, path, x):
+    return library.models.load_model(path).predict(x, verbose=0)
+
+
+def _predict_with_weights(library, config, path, x):
+    """Weights-only files go into the model rebuilt from lamina's legacy config."""
+    model = library.models.model_from_json(config)
+    model.load_weights(path)
+    return model.predict(x, verbose=0)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] not in ("write", "check"):
+        sys.exit(__doc__)
+    sys.exit(write(sys.argv[2]) if sys.argv[1] == "write" else check(sys.argv[2]))
