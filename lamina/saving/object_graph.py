@@ -11,9 +11,9 @@ containers key their elements by snake_case class name, made unique with
 >>> from lamina import layers
 >>> inputs = lamina.Input((4,), name="x")
 >>> hidden = layers.Dense(8, name="hidden")(inputs)
->>> model = lamina.Model(inputs, layers.Dense(3, name="out")(hidden))
+>>> model = lamina.Model(inputs, layers.Dense(3, name="out")(hidden), name="mlp")
 >>> [(path, obj.name) for path, obj in walk(model)]
-[('', 'model'), ('layers/input_layer', 'x'), ('layers/dense', 'hidden'), ('layers/dense_1', 'out')]
+[('', 'mlp'), ('layers/input_layer', 'x'), ('layers/dense', 'hidden'), ('layers/dense_1', 'out')]
 """
 
 import functools
