@@ -37,6 +37,22 @@ def _distributed():
     return torch.distributed.is_available() and torch.distributed.is_initialized()
 
 
+class _AllReduceSum(torch.autograd.Function):
+    """Sum over all processes; the gradient is summed too (each process's statistics feed every output)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        x = x.clone()
+        torch.distributed.all_reduce(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = grad.clone()
+        torch.distributed.all_reduce(grad)
+        return grad
+
+
 class BatchNormalization(Layer):
     """Normalizes each feature with batch statistics in training and moving statistics in inference.
 
@@ -57,8 +73,8 @@ class BatchNormalization(Layer):
 
     Call arguments:
         training: batch statistics (and moving-average updates) when true.
-        mask: ``inputs.shape`` without the features axis; masked positions are left out
-            of the batch statistics.
+        mask: ``inputs.shape`` without the last axis (as in Keras); masked positions are left
+            out of the batch statistics.
 
     Setting ``trainable = False`` freezes the layer *and* puts it in inference mode, as in Keras.
     """
@@ -174,15 +190,17 @@ class BatchNormalization(Layer):
                 and x.numel() > x.shape[self.axis])
 
     def _fused_training(self, features, gamma, beta):
-        moving_var = self.moving_variance.value
-        with torch.no_grad():
-            previous = moving_var.clone()
-        out = F.batch_norm(features, self.moving_mean.value, moving_var, gamma, beta, True, 1.0 - self.momentum,
+        # torch updates (and saves for backward) the running statistics it is given: hand it copies, so the
+        # variables can be updated again before this call's backward runs.
+        moving_mean, moving_var = self.moving_mean.value, self.moving_variance.value
+        running_mean, running_var = moving_mean.detach().clone(), moving_var.detach().clone()
+        out = F.batch_norm(features, running_mean, running_var, gamma, beta, True, 1.0 - self.momentum,
                            self.epsilon)
         n = features.numel() // features.shape[1]
-        with torch.no_grad():  # torch added (1 - momentum) * unbiased variance: use the biased one
-            kept = previous * self.momentum
-            moving_var.copy_(kept + (moving_var - kept) * ((n - 1) / n))
+        with torch.no_grad():  # torch added (1 - momentum) * the unbiased variance: Keras uses the biased one
+            kept = moving_var * self.momentum
+            moving_var.copy_(kept + (running_var - kept) * ((n - 1) / n))
+            moving_mean.copy_(running_mean)
         return out
 
     def _explicit_training(self, x, mask, gamma, beta):
@@ -212,7 +230,7 @@ class BatchNormalization(Layer):
                 return self._synchronized_moments(x, dims)
             variance, mean = torch.var_mean(x, dim=dims, correction=0)
             return mean, variance
-        weights = mask.to(device=x.device, dtype=x.dtype).unsqueeze(axis).expand_as(x)
+        weights = mask.to(device=x.device, dtype=x.dtype).unsqueeze(-1).expand_as(x)  # Keras: mask = leading axes
         count = weights.sum(dim=dims) + config.epsilon()
         mean = (weights * x).sum(dim=dims) / count
         shape = [1] * x.dim()
@@ -222,10 +240,8 @@ class BatchNormalization(Layer):
 
     def _synchronized_moments(self, x, dims):
         """Global mean and biased variance over every process (differentiable all-reduce)."""
-        from torch.distributed.nn.functional import all_reduce
-
         count = torch.full((1,), x.numel() / x.shape[self.axis], dtype=x.dtype, device=x.device)
-        totals = all_reduce(torch.cat([x.sum(dim=dims), torch.square(x).sum(dim=dims), count]))
+        totals = _AllReduceSum.apply(torch.cat([x.sum(dim=dims), torch.square(x).sum(dim=dims), count]))
         channels = x.shape[self.axis]
         n = totals[-1]
         mean = totals[:channels] / n

@@ -258,8 +258,21 @@ class GroupNormalization(_AffineNormalization):
     def call(self, inputs):
         x = inputs.float() if inputs.dtype in _HALF else inputs
         gamma, beta = self._params(x.dtype)
-        # channels on axis 1 as a view; torch's group_norm groups consecutive channels, as Keras does
-        out = F.group_norm(x.movedim(self.axis, 1), self.groups, gamma, beta, self.epsilon).movedim(1, self.axis)
+        axis = self.axis % x.dim()
+        if axis == 1:  # torch's layout; contiguous because its channels-last backward can crash (torch 2.13)
+            out = F.group_norm(x.contiguous(), self.groups, gamma, beta, self.epsilon)
+        else:  # split the channels axis into (groups, channels // groups): a view, no transpose
+            shape = x.shape
+            grouped = x.reshape(*shape[:axis], self.groups, shape[axis] // self.groups, *shape[axis + 1:])
+            dims = [d for d in range(1, grouped.dim()) if d != axis]
+            variance, mean = torch.var_mean(grouped, dim=dims, correction=0, keepdim=True)
+            out = ((grouped - mean) * torch.rsqrt(variance + self.epsilon)).reshape(shape)
+            broadcast = [1] * x.dim()
+            broadcast[axis] = shape[axis]
+            if gamma is not None:
+                out = out * gamma.view(broadcast)
+            if beta is not None:
+                out = out + beta.view(broadcast)
         return out.to(inputs.dtype) if out.dtype != inputs.dtype else out
 
     def __repr__(self):

@@ -61,6 +61,8 @@ class SpectralNormalization(Layer):
     def build(self, input_shape):
         if not self.layer.built:
             self.layer.build(input_shape)
+            for variable in self.layer.weights:  # built inside the wrapper: nested paths, as in Keras 3
+                variable.path = f"{self.name}/{variable.path}"
         self.input_spec = InputSpec(min_ndim=1, axes={-1: input_shape[-1]})
         kernel = getattr(self.layer, "kernel", None)
         if kernel is None:
