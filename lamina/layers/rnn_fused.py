@@ -14,6 +14,8 @@ True
 (False, None)
 """
 
+import warnings
+
 import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
@@ -53,6 +55,20 @@ def run_fused(kernel, params, has_biases, sequences, states, lengths=None, go_ba
     Returns:
         ``(last_output, outputs, final_states)`` exactly as Keras's step loop returns them.
     """
+    if sequences.is_cuda:
+        # cuDNN needs contiguous weights; it then copies them into its flat buffer on each call (its
+        # "not part of single contiguous chunk" warning), the price of deriving them from the Keras variables.
+        params = [p.contiguous() for p in params]
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous chunk")
+            return _run(kernel, params, has_biases, sequences, states, lengths, go_backwards, zero_output_for_mask,
+                        return_sequences)
+    return _run(kernel, params, has_biases, sequences, states, lengths, go_backwards, zero_output_for_mask,
+                return_sequences)
+
+
+def _run(kernel, params, has_biases, sequences, states, lengths, go_backwards, zero_output_for_mask,
+         return_sequences):
     train = torch.is_grad_enabled()
     hx = tuple(s.unsqueeze(0) for s in states) if len(states) > 1 else states[0].unsqueeze(0)
     if lengths is None:
