@@ -96,12 +96,14 @@ class CallbackList(Callback):
 
 
 def _overrides(callback, hook):
+    if hook in vars(callback):  # a hook set on the instance (LambdaCallback)
+        return True
     method = getattr(type(callback), hook, None)
     base = getattr(Callback, hook)
     if method is base:
         if hook in ("on_train_batch_begin", "on_train_batch_end"):
             legacy = hook.replace("train_", "")
-            return getattr(type(callback), legacy) is not getattr(Callback, legacy)
+            return legacy in vars(callback) or getattr(type(callback), legacy) is not getattr(Callback, legacy)
         return False
     return True
 

@@ -1,5 +1,6 @@
 """The epoch and batch loops behind ``fit``, ``evaluate`` and ``predict``."""
 
+import itertools
 import sys
 
 import numpy as np
@@ -78,13 +79,13 @@ class _ClassWeighted:
             yield x, y, sample_weights_from_class_weight(y, self.class_weight, sw)
 
 
-def _callbacks(model, callbacks, verbose, epochs, steps, add_history):
+def _callbacks(model, callbacks, verbose, epochs, steps, add_history, **params):
     from lamina.callbacks import CallbackList
 
     if isinstance(callbacks, CallbackList):
         return callbacks
     return CallbackList(callbacks, add_history=add_history, add_progbar=verbose != 0, model=model,
-                        verbose=verbose, epochs=epochs, steps=steps)
+                        verbose=verbose, epochs=epochs, steps=steps, **params)
 
 
 def fit_loop(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
@@ -99,17 +100,22 @@ def fit_loop(model, x, y, batch_size, epochs, verbose, callbacks, validation_spl
     if validation_data is not None:
         vx, vy, vsw = _unpack_validation(validation_data)
         val_data = _make_adapter(vx, vy, vsw, validation_batch_size or batch_size, validation_steps, False)
-    callbacks = _callbacks(model, callbacks, verbose, epochs, train_data.num_batches, add_history=True)
+    callbacks = _callbacks(model, callbacks, verbose, epochs, train_data.num_batches, add_history=True,
+                           do_validation=val_data is not None)
     needs_batch_logs = callbacks.needs_batch_logs("train")
     train_step = model._step_function("train")
     model.stop_training = False
     callbacks.on_train_begin()
+    initial_epoch, skip_steps = _resume_point(model, initial_epoch)
     epoch_logs = {}
     for epoch in range(initial_epoch, epochs):
         model.reset_metrics()
         callbacks.on_epoch_begin(epoch)
         logs = {}
-        for step, batch in enumerate(train_data):
+        batches = enumerate(train_data)
+        if skip_steps:  # resuming inside this epoch: replay its data order, skip the finished steps
+            batches, skip_steps = itertools.islice(batches, skip_steps, None), 0
+        for step, batch in batches:
             if needs_batch_logs:
                 callbacks.on_train_batch_begin(step)
             logs = train_step(batch)
@@ -128,6 +134,19 @@ def fit_loop(model, x, y, batch_size, epochs, verbose, callbacks, validation_spl
             break
     callbacks.on_train_end(epoch_logs)
     return model.history if getattr(model, "history", None) is not None else _history_of(callbacks)
+
+
+def _resume_point(model, initial_epoch):
+    """The epoch (and step in it) where a callback asked ``fit`` to resume, e.g. `BackupAndRestore`.
+
+    A callback sets ``model._initial_epoch`` (and optionally ``model._initial_step``) in
+    ``on_train_begin``; both are consumed here, so they apply to one ``fit`` call only.
+    """
+    epoch, step = getattr(model, "_initial_epoch", None), getattr(model, "_initial_step", None)
+    if epoch is None and step is None:
+        return initial_epoch, 0
+    model._initial_epoch = model._initial_step = None
+    return (initial_epoch if epoch is None else int(epoch)), int(step or 0)
 
 
 def step_count(adapter):
