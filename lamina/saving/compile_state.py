@@ -6,9 +6,9 @@ optimizer's variables at ``optimizer/vars``; legacy ``.h5`` files keep a
 ``optimizer_weights`` group (§3.3). Restoring both lets training resume where it
 stopped: same learning rate, same step counter, same moments.
 
->>> legacy_optimizer_config({"class_name": "Custom>Adam", "config": {"learning_rate": 0.01,
-...     "is_legacy_optimizer": False, "jit_compile": True}})
-{'class_name': 'Adam', 'config': {'learning_rate': 0.01}}
+>>> legacy_optimizer_config({"class_name": "Adam", "config": {"learning_rate": 0.01,
+...     "loss_scale_factor": None, "jit_compile": True}})
+{'class_name': 'Custom>Adam', 'config': {'learning_rate': 0.01, 'is_legacy_optimizer': False}}
 """
 
 import warnings
@@ -84,10 +84,15 @@ def _plain_optimizer_config(config):
 
 
 def legacy_optimizer_config(config):
-    """An optimizer config that tf.keras 2.21 and Keras 3 both accept (``"Adam"``, shared keys only)."""
+    """An optimizer config that tf.keras 2.21 and Keras 3 both accept (shared keys only).
+
+    ``"Custom>Adam"`` is what tf.keras 2.11+ writes: without the prefix tf.keras rebuilds the
+    pre-2.11 optimizer, which rejects ``weight_decay``; Keras 3 and lamina strip the prefix.
+    """
     config = _plain_optimizer_config(config)
     config["config"] = {k: v for k, v in config["config"].items() if k not in _KERAS3_ONLY}
-    return {"class_name": config["class_name"], "config": config["config"]}
+    config["config"]["is_legacy_optimizer"] = False
+    return {"class_name": f"Custom>{config['class_name']}", "config": config["config"]}
 
 
 def training_config(model):

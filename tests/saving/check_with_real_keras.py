@@ -156,16 +156,19 @@ def _check_model(folder, name, n_inputs, record, libraries):
             config = f.attrs["model_config"]
         config = config.decode() if isinstance(config, bytes) else config
         for suffix in ("_weights.h5", ".weights.h5"):
-            record(reader, f"{name}{suffix}", y, _predict_with_weights, library, config, path(suffix), x)
+            # Keras 3 cannot read a Keras 2 JSON envelope: it rebuilds from lamina's .keras instead.
+            source = config if reader == "tf_keras" else path(".keras")
+            record(reader, f"{name}{suffix}", y, _predict_with_weights, library, source, path(suffix), x)
 
 
 def _predict_loaded(library, path, x):
     return library.models.load_model(path).predict(x, verbose=0)
 
 
-def _predict_with_weights(library, config, path, x):
-    """Weights-only files go into the model rebuilt from lamina's legacy config."""
-    model = library.models.model_from_json(config)
+def _predict_with_weights(library, source, path, x):
+    """Weights-only files go into a model rebuilt from lamina's legacy config (or its .keras file)."""
+    model = library.models.load_model(source) if source.endswith(".keras") else library.models.model_from_json(source)
+    model.set_weights([np.zeros_like(w) for w in model.get_weights()])
     model.load_weights(path)
     return model.predict(x, verbose=0)
 
