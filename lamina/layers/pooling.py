@@ -46,7 +46,7 @@ class _Pooling(Layer):
     def call(self, inputs):
         x = inputs.movedim(-1, 1) if self._channels_last else inputs
         if not x.is_floating_point():
-            x = x.to(torch.get_default_dtype())
+            x = x.to(self._dtype_policy.torch_compute_dtype)
         symmetric, extra = 0, []
         if self.padding == "same":
             pads = [same_pads(n, k, s, 1) for n, k, s in zip(x.shape[2:], self.pool_size, self.strides)]
@@ -197,7 +197,7 @@ class _GlobalPooling(Layer):
 
     def call(self, inputs):
         if not inputs.is_floating_point():
-            inputs = inputs.to(torch.get_default_dtype())
+            inputs = inputs.to(self._dtype_policy.torch_compute_dtype)
         if self.mode == "max":
             return torch.amax(inputs, dim=self._axes, keepdim=self.keepdims)
         return torch.mean(inputs, dim=self._axes, keepdim=self.keepdims)
@@ -273,7 +273,7 @@ class GlobalAveragePooling1D(_GlobalPooling):
         if mask is None:
             return super().call(inputs)
         if not inputs.is_floating_point():
-            inputs = inputs.to(torch.get_default_dtype())
+            inputs = inputs.to(self._dtype_policy.torch_compute_dtype)
         weights = mask.to(device=inputs.device, dtype=torch.bool).unsqueeze(2 if self._axes == (1,) else 1)
         total = torch.where(weights, inputs, 0).sum(dim=self._axes, keepdim=self.keepdims)
         return total / weights.to(inputs.dtype).sum(dim=self._axes, keepdim=self.keepdims)
