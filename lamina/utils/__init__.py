@@ -21,7 +21,7 @@ _EXPORTS = {
     "Sequence": "lamina.utils.py_dataset:PyDataset",
     "get_file": "lamina.utils.file_utils:get_file",
     "Progbar": "lamina.utils.progbar:Progbar",
-    "plot_history": "lamina.utils.plotting:plot_history",
+    "plot_history": "lamina.utils.history_plot:plot_history",
     "split_dataset": "lamina.utils.dataset_utils:split_dataset",
     "timeseries_dataset_from_array": "lamina.utils.dataset_utils:timeseries_dataset_from_array",
     "image_dataset_from_directory": "lamina.utils.dataset_utils:image_dataset_from_directory",
