@@ -126,7 +126,7 @@ class IterableDataAdapter:
         self.steps = steps
         self.reiterable = reiterable
         try:
-            self._length = len(data)
+            self._length = data.num_batches if hasattr(data, "_lamina_py_dataset") else len(data)
         except TypeError:
             self._length = None
         self._iterator = None
