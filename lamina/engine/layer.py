@@ -235,7 +235,11 @@ class Layer(TrackingMixin, NodeAccessMixin, torch.nn.Module):
         shape = _shape_tree(first)
         object.__setattr__(self, "_build_shapes", shape)
         if _overrides(self, "build"):
-            self.build(shape)
+            extra = _build_shape_arguments(self, args, kwargs)
+            if extra:
+                self.build(shape, **extra)
+            else:
+                self.build(shape)
         self.built = True
         if self._initial_weights is not None:
             self.set_weights(self._initial_weights)
@@ -464,6 +468,34 @@ def _wrap_build(build):
 
     wrapped._lamina_wrapped = True
     return wrapped
+
+
+def _build_shape_arguments(layer, args, kwargs):
+    """Shapes for ``build`` parameters named ``<call argument>_shape`` beyond the first (Keras 3 rule).
+
+    ``MultiHeadAttention.build(query_shape, value_shape, key_shape=None)`` receives the shapes of
+    the ``value`` and ``key`` arguments of ``call``.
+    """
+    names = _build_parameter_names(type(layer))
+    if not names:
+        return {}
+    call_parameters = inspect.signature(layer.call).parameters
+    try:
+        bound = inspect.signature(layer.call).bind_partial(*args, **kwargs).arguments
+    except TypeError:
+        return {}
+    extra = {}
+    for name in names:
+        argument = name[: -len("_shape")]
+        if argument in call_parameters and bound.get(argument) is not None:
+            extra[name] = _shape_tree(bound[argument])
+    return extra
+
+
+@functools.cache
+def _build_parameter_names(cls):
+    parameters = list(inspect.signature(cls.build).parameters.values())[2:]  # skip self and the first shape
+    return tuple(p.name for p in parameters if p.name.endswith("_shape") and p.kind is not p.VAR_KEYWORD)
 
 
 def _overrides(layer, method):

@@ -68,10 +68,7 @@ TABLE = {
 
 
 # Layer bugs found by this test, owned by the layer's author (reported); xfail until fixed.
-KNOWN_ISSUES = {
-    ("MultiHeadAttention", ".keras"): "creates no weights in a symbolic call, so a loaded model has none",
-    ("MultiHeadAttention", ".h5"): "creates no weights in a symbolic call, so a loaded model has none",
-}
+KNOWN_ISSUES = {}
 
 
 def _layer_class(name):
