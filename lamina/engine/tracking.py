@@ -129,8 +129,8 @@ class TrackingMixin:
     non_trainable_variables = non_trainable_weights
 
     def get_weights(self):
-        """The weights as a list of NumPy arrays, in `weights` order."""
-        return [v.numpy() for v in self.weights]
+        """The weights as a list of NumPy arrays (copies, as Keras), in `weights` order."""
+        return [np.array(v.numpy(), copy=True) for v in self.weights]
 
     def set_weights(self, weights):
         """Sets the weights from a list of arrays shaped as `get_weights()` returns them."""
