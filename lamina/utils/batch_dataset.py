@@ -3,7 +3,8 @@
 A `BatchDataset` reads samples by index from a source (arrays in memory, image or text files),
 and yields batches: ``(x, y)`` tuples (or ``x`` alone when there are no labels) of torch tensors
 (CPU tensors, as a `torch.utils.data.DataLoader` gives; ``Model.fit`` moves each batch to the
-device). String data (text files) stays a NumPy array of ``str``, which lamina's text layers take.
+device; being a `torch.utils.data.IterableDataset`, it also goes into a ``DataLoader`` with
+``batch_size=None``). String data (text files) stays a NumPy array of ``str``, which lamina's text layers take.
 
 Differences from ``tf.data``: it is re-iterable (each ``for`` loop is one epoch), ``len()`` is
 the number of batches, shuffling is a full permutation redrawn at each epoch from a generator
@@ -61,7 +62,7 @@ def as_numpy(x):
     return np.asarray(x)
 
 
-class BatchDataset:
+class BatchDataset(torch.utils.data.IterableDataset):
     """Batches of samples read by index; re-iterable, with ``len()`` = number of batches.
 
     Args:

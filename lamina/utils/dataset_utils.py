@@ -130,7 +130,7 @@ def _as_arrays(dataset):
         return {k: as_numpy(v) for k, v in dataset.items()}
     if isinstance(dataset, BatchDataset):
         dataset = dataset.unbatch()
-    elif isinstance(dataset, torch.utils.data.Dataset) and hasattr(dataset, "__getitem__"):
+    elif isinstance(dataset, torch.utils.data.Dataset) and not isinstance(dataset, torch.utils.data.IterableDataset):
         dataset = [dataset[i] for i in range(len(dataset))]
     elif not hasattr(dataset, "__iter__"):
         raise TypeError("The `dataset` argument must be a NumPy array, a torch tensor, a tuple/list/dict of arrays, "

@@ -17,6 +17,7 @@ extracted with path-traversal checks (`lamina.utils.archives`).
 """
 
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -90,7 +91,7 @@ def _download(origin, target, file_hash, hash_algorithm):
                         received += len(chunk)
             except urllib.error.HTTPError as error:
                 raise DownloadError(f"URL fetch failure on {origin}: HTTP {error.code} -- {error.reason}") from error
-            except (urllib.error.URLError, OSError) as error:
+            except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
                 reason = getattr(error, "reason", error)
                 raise DownloadError(
                     f"URL fetch failure on {origin}: {reason}. If this machine is offline, download that URL "
