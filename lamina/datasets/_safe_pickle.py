@@ -5,7 +5,8 @@ IMDB/Reuters ``.npz`` files hold object arrays of lists of ints (NumPy stores th
 `load` reads such a stream with an unpickler that resolves exactly three globals - NumPy's
 array reconstruction (``numpy.core.multiarray._reconstruct`` or ``numpy._core...``),
 ``numpy.ndarray`` and ``numpy.dtype`` - and maps them to inert stand-ins that only record their
-arguments: no NumPy or other code is called while unpickling. Afterwards the stand-ins are
+arguments: no NumPy or other code is called while unpickling. (``_codecs.encode``, with which
+Python 3 writes ``bytes`` in protocol 2, is replaced by a latin1-only stand-in.) Afterwards the stand-ins are
 turned into arrays with `numpy.frombuffer` (numeric dtypes) or from their list of items
 (object arrays, whose items may only be ints, floats, strings, bytes, lists, tuples and
 arrays). Any other global is refused with `pickle.UnpicklingError`.
@@ -81,8 +82,17 @@ class _ArrayStub:
         return np.frombuffer(bytes(raw), dtype=dtype).reshape(shape, order=order).copy()
 
 
+def _encode(text, encoding="latin1"):
+    """Stand-in for ``_codecs.encode``, which Python 3 protocol-2 pickles use to rebuild ``bytes``."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError("Refusing `_codecs.encode` with anything but a latin1 string.")
+    return text.encode("latin1")
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
+        if (module, name) == ("_codecs", "encode"):
+            return _encode
         if (module, name) in _RECONSTRUCT:
             return _ArrayStub
         if (module, name) == ("numpy", "ndarray"):
