@@ -75,7 +75,7 @@ class CallbackList(Callback):
             self.set_params(params)
         for hook in _HOOKS:
             overriding = [getattr(c, hook) for c in self.callbacks if _overrides(c, hook)]
-            setattr(self, hook, _dispatcher(overriding))
+            setattr(self, hook, _dispatcher(overriding, indexed="batch" in hook or "epoch" in hook))
 
     def set_params(self, params):
         self.params = params
@@ -108,14 +108,18 @@ def _overrides(callback, hook):
     return True
 
 
-def _dispatcher(methods):
+def _dispatcher(methods, indexed):
+    # As Keras, ``logs`` is always passed positionally: ``lambda logs: ...`` hooks work.
     if not methods:
         return _noop
-
-    def dispatch(*args, **kwargs):
-        for method in methods:
-            method(*args, **kwargs)
-
+    if indexed:
+        def dispatch(index, logs=None):
+            for method in methods:
+                method(index, logs)
+    else:
+        def dispatch(logs=None):
+            for method in methods:
+                method(logs)
     return dispatch
 
 
