@@ -7,7 +7,7 @@ final line of each bar is printed. ``verbose=2`` prints just that final line too
 >>> bar = Progbar(target=4, verbose=2)
 >>> for step in range(1, 5):
 ...     bar.update(step, values={"loss": 0.5}, finalize=step == 4)  # doctest: +ELLIPSIS
-4/4 - ...s - ...ms/step - loss: 0.5000
+4/4 - ...s - ...s/step - loss: 0.5000
 """
 
 import sys
