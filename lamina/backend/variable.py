@@ -211,7 +211,8 @@ class Variable:
 
     # ---- conversion ---------------------------------------------------------------
     def numpy(self):
-        return self.value.detach().cpu().numpy()
+        """A NumPy copy of the value (later assignments do not change it, as in TensorFlow)."""
+        return self.value.detach().cpu().numpy().copy()
 
     def __array__(self, dtype=None, copy=None):
         array = self.numpy()

@@ -66,3 +66,10 @@ def test_constraint_applied_on_request():
 def test_initializer_requires_shape():
     with pytest.raises(ValueError, match="the `shape` argument must be specified"):
         lamina.Variable(lambda shape, dtype=None: torch.zeros(shape))
+
+
+def test_numpy_returns_a_copy():
+    v = lamina.Variable([1.0, 2.0])
+    snapshot = v.numpy()
+    v.assign([5.0, 6.0])
+    np.testing.assert_array_equal(snapshot, [1.0, 2.0])
