@@ -19,6 +19,7 @@ as Keras. Strings are lists or NumPy arrays (see `preprocessing_strings`).
 
 import collections
 import math
+import os
 
 import numpy as np
 import torch
@@ -49,6 +50,11 @@ class IndexLookup(StringInputLayer):
         name = type(self).__name__
         frozen_size = kwargs.pop("vocabulary_size", None)
         kwargs.pop("has_input_vocabulary", None)
+        # Keras 3.15 writes `salt` (the seed of its 'farmhash' OOV hashing); lamina's OOV hashing is unsalted.
+        salt = kwargs.pop("salt", None)
+        if salt is not None:
+            raise ValueError(f"{type(self).__name__} in lamina does not support a salted OOV hash. "
+                             f"Received: salt={salt!r}")
         kwargs.pop("dtype", None)  # outputs are int64 or floatx, as Keras: the policy is not used
         super().__init__(**kwargs)
         if output_mode == "binary":
@@ -164,6 +170,27 @@ class IndexLookup(StringInputLayer):
                 weights = np.concatenate([np.full(len(specials), np.average(weights)), weights])
             self._set_idf(weights)
         self._set_tokens(tokens)
+
+    # ---- assets (the vocabulary file of a .keras archive, as Keras writes it) -------------------------------
+    def save_assets(self, dir_path):
+        """Writes ``vocabulary.txt``: one token per line, special tokens first (Keras's asset layout)."""
+        if self._tokens is None:
+            return
+        with open(os.path.join(dir_path, "vocabulary.txt"), "w", encoding="utf-8") as f:
+            f.write("\n".join(str(token) for token in self.get_vocabulary()))
+
+    def load_assets(self, dir_path):
+        """Reads the ``vocabulary.txt`` that `save_assets` (or Keras) wrote."""
+        path = os.path.join(dir_path, "vocabulary.txt")
+        if not os.path.exists(path):
+            return
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().split("\n")
+        tokens = lines if self._string_vocabulary else [int(line) for line in lines if line.strip()]
+        idf = None
+        if self.output_mode == "tf_idf" and self.idf_weights is not None:
+            idf = self.idf_weights.numpy()[:len(tokens)]
+        self.set_vocabulary(tokens, idf)
 
     def _set_tokens(self, tokens):
         self._tokens = list(tokens)

@@ -25,7 +25,7 @@ import zipfile
 
 import h5py
 
-from lamina.saving import compile_state, h5_utils, registry, weights_h5
+from lamina.saving import assets, compile_state, h5_utils, registry, weights_h5
 from lamina.saving.atomic import atomic_path
 from lamina.saving.errors import FileFormatError
 
@@ -84,6 +84,7 @@ def save_model(model, path, overwrite=True, include_optimizer=True):
             archive.writestr(_member("metadata.json", (1980, 1, 1, 0, 0, 0)), metadata)
             archive.writestr(_member("config.json", (1980, 1, 1, 0, 0, 0)), config)
             archive.writestr(_member("model.weights.h5", now.timetuple()[:6]), weights.getvalue())
+            assets.write_assets(model, archive, lambda name: _member(name, now.timetuple()[:6]))
 
 
 def _open(path):
@@ -184,6 +185,7 @@ def load_model(path, custom_objects=None, compile=True, safe_mode=True):
                 weights_h5.load_weights_from_file(model, weights, filename=f"{path}::model.weights.h5")
             except (OSError, KeyError, RuntimeError) as error:
                 raise FileFormatError(f"The weights in '{path}' are corrupted: {error}") from error
+        assets.read_assets(model, archive, f"'{path}'")
     return model
 
 
