@@ -1,6 +1,6 @@
 """An image classifier with data augmentation inside the model, on the digits shipped with lamina.
 
-    python examples/image_classifier_augmentation.py                 # 16x16 inputs, 15 epochs, ~97 % accuracy
+    python examples/image_classifier_augmentation.py                 # 16x16 inputs, 30 epochs, ~96 % accuracy
     python examples/image_classifier_augmentation.py --quick         # a few seconds
     python examples/image_classifier_augmentation.py --size 8 --no-flip --out run1
 
@@ -46,7 +46,7 @@ def build_model(size, flip=True, seed=0):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="600 training images, 4 epochs (a few seconds)")
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--size", type=int, default=16, help="side of the images the CNN sees (8 = as shipped)")
     parser.add_argument("--no-flip", dest="flip", action="store_false", help="leave RandomFlip out")
