@@ -12,14 +12,12 @@ rescaling divides by ``epsilon() + norm`` with `lamina.config.epsilon` (1e-7), a
 {'module': 'keras.constraints', 'class_name': 'NonNeg', 'config': {}, 'registered_name': None}
 """
 
-import inspect
-
 import torch
 
 from lamina.backend import config
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.backend.naming import to_snake_case
-from lamina.saving import registry
+from lamina.saving import object_lookup, registry
 
 
 def _tensor(w):
@@ -194,10 +192,7 @@ def deserialize(config, custom_objects=None):
     >>> deserialize({"class_name": "UnitNorm", "config": {"axis": 1}})
     <UnitNorm axis=1>
     """
-    obj = registry.deserialize_keras_object(
-        config, module_objects=ALL_OBJECTS_DICT, custom_objects=custom_objects, printable_module_name="constraint"
-    )
-    return obj() if inspect.isclass(obj) else obj
+    return object_lookup.deserialize_object(config, ALL_OBJECTS_DICT, custom_objects, "constraint")
 
 
 def get(identifier):
@@ -209,25 +204,4 @@ def get(identifier):
     >>> get("non_neg"), get(None)
     (<NonNeg>, None)
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = registry.get_registered_object(identifier, module_objects=ALL_OBJECTS_DICT)
-        if obj is None:
-            names = sorted(n for n in ALL_OBJECTS_DICT if n not in ("Constraint", "constraint"))
-            raise ValueError(
-                f"Could not interpret constraint identifier: {identifier!r}. Expected one of {names}, "
-                f"a config dict, or a callable. Received: identifier={identifier!r}"
-            )
-    else:
-        obj = identifier
-    if inspect.isclass(obj):
-        obj = obj()
-    if callable(obj):
-        return obj
-    raise ValueError(
-        "Could not interpret constraint identifier: expected None, a string, a config dict or a callable. "
-        f"Received: identifier={identifier!r}"
-    )
+    return object_lookup.get_object(identifier, ALL_OBJECTS_DICT, deserialize, "constraint", Constraint)

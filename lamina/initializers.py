@@ -14,7 +14,6 @@ same values on every call, and a `lamina.random.SeedGenerator` seed gives new va
 {'seed': 3, 'mean': 0.0, 'stddev': 1.0}
 """
 
-import inspect
 import math
 import random as _py_random
 
@@ -24,7 +23,7 @@ import torch
 from lamina.backend import config, random
 from lamina.backend.dtypes import FLOAT_TYPES, standardize_dtype, to_torch_dtype
 from lamina.backend.naming import to_snake_case
-from lamina.saving import registry
+from lamina.saving import object_lookup, registry
 
 # Standard deviation of a unit normal truncated to [-2, 2]; VarianceScaling divides by it.
 _TRUNCATED_NORMAL_STDDEV = 0.87962566103423978
@@ -583,10 +582,7 @@ def deserialize(config, custom_objects=None):
     >>> deserialize({"class_name": "Constant", "config": {"value": 2.0}})
     <Constant value=2.0>
     """
-    obj = registry.deserialize_keras_object(
-        config, module_objects=ALL_OBJECTS_DICT, custom_objects=custom_objects, printable_module_name="initializer"
-    )
-    return obj() if inspect.isclass(obj) else obj
+    return object_lookup.deserialize_object(config, ALL_OBJECTS_DICT, custom_objects, "initializer")
 
 
 def get(identifier):
@@ -598,25 +594,4 @@ def get(identifier):
     >>> get("he_normal"), get(None)
     (<HeNormal seed=None>, None)
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = registry.get_registered_object(identifier, module_objects=ALL_OBJECTS_DICT)
-        if obj is None:
-            names = sorted(n for n in ALL_OBJECTS_DICT if n not in ("Initializer", "initializer"))
-            raise ValueError(
-                f"Could not interpret initializer identifier: {identifier!r}. Expected one of {names}, "
-                f"a config dict, or a callable. Received: identifier={identifier!r}"
-            )
-    else:
-        obj = identifier
-    if inspect.isclass(obj):
-        obj = obj()
-    if callable(obj):
-        return obj
-    raise ValueError(
-        "Could not interpret initializer identifier: expected None, a string, a config dict or a callable. "
-        f"Received: identifier={identifier!r}"
-    )
+    return object_lookup.get_object(identifier, ALL_OBJECTS_DICT, deserialize, "initializer", Initializer)

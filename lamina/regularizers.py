@@ -11,7 +11,6 @@ layers add to the loss. The formulas are Keras's: ``L1 = l1 * sum(|x|)``,
 {'module': 'keras.regularizers', 'class_name': 'L1', 'config': {'l1': 0.5}, 'registered_name': None}
 """
 
-import inspect
 import math
 
 import numpy as np
@@ -20,7 +19,7 @@ import torch
 from lamina.backend import config
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.backend.naming import to_snake_case
-from lamina.saving import registry
+from lamina.saving import object_lookup, registry
 
 
 def _tensor(x):
@@ -243,10 +242,7 @@ def deserialize(config, custom_objects=None):
     """
     if isinstance(config, dict) and config.get("class_name") == "l1_l2":  # Keras 2's function form
         return l1_l2(**(config.get("config") or {}))
-    obj = registry.deserialize_keras_object(
-        config, module_objects=ALL_OBJECTS_DICT, custom_objects=custom_objects, printable_module_name="regularizer"
-    )
-    return obj() if inspect.isclass(obj) or obj is l1_l2 else obj
+    return object_lookup.deserialize_object(config, ALL_OBJECTS_DICT, custom_objects, "regularizer", factories=(l1_l2,))
 
 
 def get(identifier):
@@ -258,27 +254,6 @@ def get(identifier):
     >>> get("l2"), get("l1_l2"), get(None)
     (<L2 l2=0.01>, <L1L2 l1=0.01, l2=0.01>, None)
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = registry.get_registered_object(identifier, module_objects=ALL_OBJECTS_DICT)
-        if obj is None:
-            names = sorted(n for n in ALL_OBJECTS_DICT if n not in ("Regularizer", "regularizer"))
-            raise ValueError(
-                f"Could not interpret regularizer identifier: {identifier!r}. Expected one of {names}, "
-                f"a config dict, or a callable. Received: identifier={identifier!r}"
-            )
-        if obj is l1_l2:
-            obj = l1_l2()
-    else:
-        obj = identifier
-    if inspect.isclass(obj):
-        obj = obj()
-    if callable(obj):
-        return obj
-    raise ValueError(
-        "Could not interpret regularizer identifier: expected None, a string, a config dict or a callable. "
-        f"Received: identifier={identifier!r}"
+    return object_lookup.get_object(
+        identifier, ALL_OBJECTS_DICT, deserialize, "regularizer", Regularizer, factories=(l1_l2,)
     )
