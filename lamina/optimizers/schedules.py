@@ -77,7 +77,36 @@ class LearningRateSchedule:
         return f"<{type(self).__name__} {args}>" if args else f"<{type(self).__name__}>"
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _StepDecay(LearningRateSchedule):
+    """Shared state of the schedules driven by ``step / decay_steps`` (floored if ``staircase``)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase, name):
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.decay_rate = decay_rate
+        self.staircase = staircase
+        self.name = name
+        _check_steps(decay_steps, "decay_steps")
+
+    def _progress(self, step):
+        """The initial rate as a scalar tensor, and ``step / decay_steps`` in its dtype (floored if ``staircase``)."""
+        lr = _scalar(self.initial_learning_rate)
+        p = _scalar(step, lr.dtype) / _scalar(self.decay_steps, lr.dtype)
+        if self.staircase:
+            p = torch.floor(p)
+        return lr, p
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+            "name": self.name,
+        }
+
+
+class ExponentialDecay(_StepDecay):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)`` (floored exponent if ``staircase``).
 
     Args:
@@ -92,28 +121,11 @@ class ExponentialDecay(LearningRateSchedule):
     """
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-        _check_steps(decay_steps, "decay_steps")
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        lr = _scalar(self.initial_learning_rate)
-        p = _scalar(step, lr.dtype) / _scalar(self.decay_steps, lr.dtype)
-        if self.staircase:
-            p = torch.floor(p)
+        lr, p = self._progress(step)
         return lr * torch.pow(_scalar(self.decay_rate, lr.dtype), p)
-
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -207,7 +219,7 @@ class PolynomialDecay(LearningRateSchedule):
         }
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_StepDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)`` (floored ratio if ``staircase``).
 
     Args:
@@ -222,28 +234,11 @@ class InverseTimeDecay(LearningRateSchedule):
     """
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-        _check_steps(decay_steps, "decay_steps")
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        lr = _scalar(self.initial_learning_rate)
-        p = _scalar(step, lr.dtype) / _scalar(self.decay_steps, lr.dtype)
-        if self.staircase:
-            p = torch.floor(p)
+        lr, p = self._progress(step)
         return lr / (1 + _scalar(self.decay_rate, lr.dtype) * p)
-
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
 
 
 class CosineDecay(LearningRateSchedule):
