@@ -18,6 +18,7 @@ import torch
 from lamina.backend import config
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.backend.variable import Variable
+from lamina.losses.base import squeeze_or_expand_to_same_rank as squeeze_or_expand_to_same_rank
 
 
 def get_mask(x):
@@ -49,24 +50,6 @@ def convert(x, dtype=None, device=None):
         array = array.astype(np.int64)
     return torch.as_tensor(array, device=device).to(torch_dtype) if torch_dtype else torch.as_tensor(
         array, device=device)
-
-
-def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
-    """Makes ranks equal when they differ by one and the longer one ends in a size-1 axis."""
-    r1, r2 = x1.dim(), x2.dim()
-    if r1 == r2:
-        return x1, x2
-    if r1 == r2 + 1 and x1.shape[-1] == 1:
-        if r2 == 1 and expand_rank_1:
-            x2 = x2.unsqueeze(-1)
-        else:
-            x1 = x1.squeeze(-1)
-    if r2 == r1 + 1 and x2.shape[-1] == 1:
-        if r1 == 1 and expand_rank_1:
-            x1 = x1.unsqueeze(-1)
-        else:
-            x2 = x2.squeeze(-1)
-    return x1, x2
 
 
 def apply_mask(sample_weight, mask, dtype, reduction="sum"):
@@ -118,8 +101,7 @@ def check_same_shape(metric_name, y_true, y_pred):
 class LossFunction:
     """A per-sample loss function of `lamina.losses`, looked up on first call.
 
-    Metrics named after losses wrap these; the lookup is lazy so this package imports
-    on its own.
+    Metrics named after losses wrap these.
     """
 
     def __init__(self, name):
