@@ -10,6 +10,8 @@ without a function call.
 'channels_last'
 """
 
+import os
+
 import torch
 
 _FLOATX = "float32"
@@ -71,10 +73,11 @@ def standardize_data_format(data_format):
 
 
 def device():
-    """The torch device new weights and data are placed on (CUDA when available)."""
+    """The torch device new weights and data are placed on: CUDA when available, or ``$LAMINA_DEVICE``."""
     global _DEVICE
     if _DEVICE is None:
-        _DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        chosen = os.environ.get("LAMINA_DEVICE")  # e.g. LAMINA_DEVICE=cpu on a CUDA machine
+        _DEVICE = torch.device(chosen or ("cuda" if torch.cuda.is_available() else "cpu"))
     return _DEVICE
 
 

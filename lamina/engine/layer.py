@@ -97,7 +97,8 @@ class Layer(TrackingMixin, NodeAccessMixin, torch.nn.Module):
                 raise TypeError(f"Layer name must be a string. Received: name={name!r}")
             if "/" in name:
                 raise ValueError(f"Layer names cannot contain '/'. Received: name={name!r}")
-        self._name = name
+        # Named at construction, as in Keras (numbering follows creation order even for unused layers).
+        self._name = name if name is not None else unique_name(to_snake_case(type(self).__name__))
         self.trainable = trainable
         self._dtype_policy = _policy(dtype)
         if activity_regularizer is not None:

@@ -71,6 +71,64 @@ def check_strides_and_dilation(strides, dilation_rate, layer):
         )
 
 
+def set_window_args(layer, kernel_size, strides, dilation_rate, padding, allow_causal=False):
+    """Checks and sets a conv layer's ``kernel_size``, ``strides``, ``dilation_rate`` and ``padding``."""
+    name, rank = type(layer).__name__, layer.rank
+    layer.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size", name)
+    layer.strides = standardize_tuple(strides, rank, "strides", name)
+    layer.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate", name)
+    check_strides_and_dilation(layer.strides, layer.dilation_rate, name)
+    layer.padding = standardize_padding(padding, name, allow_causal=allow_causal)
+
+
+def set_output_args(layer, data_format, activation, use_bias, kernel_initializer, bias_initializer,
+                    kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint, kernel="kernel"):
+    """Checks and sets a conv layer's data format, activation, bias flag and the options of its weights.
+
+    The options of the main weight are set as ``<kernel>_initializer`` etc. (``kernel="depthwise_kernel"``
+    gives ``depthwise_initializer``); the weights themselves (``<kernel>``, ``bias``) start as ``None``.
+    """
+    prefix = kernel.removesuffix("_kernel")
+    layer.data_format = standardize_data_format(data_format)
+    layer.activation = activations.get(activation)
+    layer._linear = layer.activation is activations.linear
+    layer.use_bias = bool(use_bias)
+    setattr(layer, f"{prefix}_initializer", initializers.get(kernel_initializer))
+    layer.bias_initializer = initializers.get(bias_initializer)
+    setattr(layer, f"{prefix}_regularizer", regularizers.get(kernel_regularizer))
+    layer.bias_regularizer = regularizers.get(bias_regularizer)
+    setattr(layer, f"{prefix}_constraint", constraints.get(kernel_constraint))
+    layer.bias_constraint = constraints.get(bias_constraint)
+    layer.input_spec = InputSpec(ndim=layer.rank + 2)
+    layer._channels_last = layer.data_format == "channels_last"
+    setattr(layer, kernel, None)
+    layer.bias = None
+
+
+def known_channels(layer, input_shape):
+    """The channel dimension of ``input_shape``; raises unless it is known and the rank is the layer's."""
+    channels = input_shape[channel_axis(layer.data_format)]
+    if channels is None or len(input_shape) != layer.rank + 2:
+        raise ValueError(
+            f'Layer "{layer.name}" ({type(layer).__name__}) expects inputs of rank {layer.rank + 2} with a known '
+            f"channel dimension (data_format={layer.data_format!r}). Received: input_shape={tuple(input_shape)}"
+        )
+    return channels
+
+
+def output_sizes(layer, spatial, input_shape):
+    """The spatial output sizes of a conv layer; raises when the input is smaller than the (dilated) kernel."""
+    sizes = tuple(conv_output_length(n, k, s, d, layer.padding)
+                  for n, k, s, d in zip(spatial, layer.kernel_size, layer.strides, layer.dilation_rate))
+    if any(n is not None and n <= 0 for n in sizes):
+        raise ValueError(
+            f'Layer "{layer.name}" ({type(layer).__name__}): computed output size would be negative or zero: '
+            f"the input is smaller than the (dilated) kernel. Received: input_shape={input_shape}, "
+            f"kernel_size={layer.kernel_size}, dilation_rate={layer.dilation_rate}"
+        )
+    return sizes
+
+
 def conv_output_length(size, kernel, stride, dilation, padding):
     """Output length of a convolution along one axis (``None`` stays ``None``)."""
     if size is None:
@@ -136,7 +194,6 @@ class BaseConv(Layer):
         layer = type(self).__name__
         super().__init__(activity_regularizer=activity_regularizer,
                          **drop_unsupported(kwargs, layer, ("lora_rank", "lora_alpha", "dora_rank", "dora_alpha")))
-        rank = self.rank
         self.filters = positive(filters, "filters", layer)
         self.groups = positive(groups, "groups", layer)
         if self.filters % self.groups:
@@ -144,25 +201,9 @@ class BaseConv(Layer):
                 f"The number of filters of {layer} must be evenly divisible by the number of groups. "
                 f"Received: groups={groups}, filters={filters}"
             )
-        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size", layer)
-        self.strides = standardize_tuple(strides, rank, "strides", layer)
-        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate", layer)
-        check_strides_and_dilation(self.strides, self.dilation_rate, layer)
-        self.padding = standardize_padding(padding, layer, allow_causal=rank == 1)
-        self.data_format = standardize_data_format(data_format)
-        self.activation = activations.get(activation)
-        self._linear = self.activation is activations.linear
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.input_spec = InputSpec(ndim=rank + 2)
-        self._channels_last = self.data_format == "channels_last"
-        self.kernel = None
-        self.bias = None
+        set_window_args(self, kernel_size, strides, dilation_rate, padding, allow_causal=self.rank == 1)
+        set_output_args(self, data_format, activation, use_bias, kernel_initializer, bias_initializer,
+                        kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint)
 
     def _input_channels(self, input_shape):
         channels = input_shape[channel_axis(self.data_format)]
@@ -204,14 +245,7 @@ class BaseConv(Layer):
                 f'Layer "{self.name}" ({type(self).__name__}) expects inputs of rank {self.rank + 2}. '
                 f"Received: input_shape={input_shape}"
             )
-        sizes = tuple(conv_output_length(n, k, s, d, self.padding)
-                      for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
-        if any(n is not None and n <= 0 for n in sizes):
-            raise ValueError(
-                f'Layer "{self.name}" ({type(self).__name__}): computed output size would be negative or zero: '
-                f"the input is smaller than the (dilated) kernel. Received: input_shape={input_shape}, "
-                f"kernel_size={self.kernel_size}, dilation_rate={self.dilation_rate}"
-            )
+        sizes = output_sizes(self, spatial, input_shape)
         if self._channels_last:
             return (input_shape[0],) + sizes + (self.filters,)
         return (input_shape[0], self.filters) + sizes

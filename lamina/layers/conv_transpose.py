@@ -19,16 +19,16 @@ torch.Size([1, 10, 10, 4])
 import torch.nn.functional as F
 
 from lamina import activations, constraints, initializers, ops, regularizers
-from lamina.backend.config import standardize_data_format
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.layers.conv_base import (
     MEMORY_FORMAT,
     channel_axis,
-    check_strides_and_dilation,
+    known_channels,
     positive,
     serialize,
-    standardize_padding,
+    set_output_args,
+    set_window_args,
     standardize_tuple,
 )
 from lamina.layers.core import drop_unsupported
@@ -58,43 +58,22 @@ class BaseConvTranspose(Layer):
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         layer = type(self).__name__
         super().__init__(activity_regularizer=activity_regularizer, **drop_unsupported(kwargs, layer, ()))
-        rank = self.rank
         self.filters = positive(filters, "filters", layer)
-        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size", layer)
-        self.strides = standardize_tuple(strides, rank, "strides", layer)
-        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate", layer)
-        check_strides_and_dilation(self.strides, self.dilation_rate, layer)
-        self.padding = standardize_padding(padding, layer)
+        set_window_args(self, kernel_size, strides, dilation_rate, padding)
         self.output_padding = None
         if output_padding is not None:
-            self.output_padding = standardize_tuple(output_padding, rank, "output_padding", layer, allow_zero=True)
+            self.output_padding = standardize_tuple(output_padding, self.rank, "output_padding", layer,
+                                                    allow_zero=True)
             if any(p >= s for p, s in zip(self.output_padding, self.strides)):
                 raise ValueError(
                     f"The `output_padding` of {layer} must be smaller than `strides` along each axis. "
                     f"Received: output_padding={self.output_padding}, strides={self.strides}"
                 )
-        self.data_format = standardize_data_format(data_format)
-        self.activation = activations.get(activation)
-        self._linear = self.activation is activations.linear
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.input_spec = InputSpec(ndim=rank + 2)
-        self._channels_last = self.data_format == "channels_last"
-        self.kernel = None
-        self.bias = None
+        set_output_args(self, data_format, activation, use_bias, kernel_initializer, bias_initializer,
+                        kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint)
 
     def build(self, input_shape):
-        channels = input_shape[channel_axis(self.data_format)]
-        if channels is None or len(input_shape) != self.rank + 2:
-            raise ValueError(
-                f'Layer "{self.name}" ({type(self).__name__}) expects inputs of rank {self.rank + 2} with a known '
-                f"channel dimension (data_format={self.data_format!r}). Received: input_shape={tuple(input_shape)}"
-            )
+        channels = known_channels(self, input_shape)
         self.kernel = self.add_weight(shape=self.kernel_size + (self.filters, channels),
                                       initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
                                       constraint=self.kernel_constraint, name="kernel")

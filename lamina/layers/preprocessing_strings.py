@@ -61,6 +61,8 @@ class StringInputLayer(Layer):
     `KerasTensor` dtype, which the engine does not have yet.
     """
 
+    supports_jit = False  # graph breaks under torch.compile: jit_compile='auto' keeps models with it eager
+
     def __call__(self, *args, **kwargs):
         if args and is_string_array(args[0]):
             if not self.built:

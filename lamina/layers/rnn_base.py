@@ -98,6 +98,8 @@ class RNN(Layer):
         the final states after it with ``return_state``.
     """
 
+    supports_jit = False  # graph breaks under torch.compile: jit_compile='auto' keeps models with it eager
+
     use_cudnn = "auto"  # LSTM/GRU/SimpleRNN: 'auto' fused when possible, True required, False never
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,

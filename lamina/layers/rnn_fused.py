@@ -67,6 +67,7 @@ def run_fused(kernel, params, has_biases, sequences, states, lengths=None, go_ba
                 return_sequences)
 
 
+@torch.compiler.disable  # packed sequences have data-dependent sizes: run eagerly inside compiled steps
 def _run(kernel, params, has_biases, sequences, states, lengths, go_backwards, zero_output_for_mask,
          return_sequences):
     train = torch.is_grad_enabled()

@@ -16,18 +16,17 @@ torch.Size([1, 5, 5, 4])
 """
 
 from lamina import activations, constraints, initializers, regularizers
-from lamina.backend.config import standardize_data_format
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.layers.conv_base import (
     channel_axis,
-    check_strides_and_dilation,
-    conv_output_length,
     convolve,
+    known_channels,
+    output_sizes,
     positive,
     serialize,
-    standardize_padding,
-    standardize_tuple,
+    set_output_args,
+    set_window_args,
 )
 from lamina.layers.core import drop_unsupported
 
@@ -41,35 +40,14 @@ class _DepthwiseBase(Layer):
     def _init_common(self, kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier, activation,
                      use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer,
                      depthwise_constraint, bias_constraint):
-        layer = type(self).__name__
-        self.depth_multiplier = positive(depth_multiplier, "depth_multiplier", layer)
-        self.kernel_size = standardize_tuple(kernel_size, self.rank, "kernel_size", layer)
-        self.strides = standardize_tuple(strides, self.rank, "strides", layer)
-        self.dilation_rate = standardize_tuple(dilation_rate, self.rank, "dilation_rate", layer)
-        check_strides_and_dilation(self.strides, self.dilation_rate, layer)
-        self.padding = standardize_padding(padding, layer)
-        self.data_format = standardize_data_format(data_format)
-        self.activation = activations.get(activation)
-        self._linear = self.activation is activations.linear
-        self.use_bias = bool(use_bias)
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.input_spec = InputSpec(ndim=self.rank + 2)
-        self._channels_last = self.data_format == "channels_last"
-        self.depthwise_kernel = None
-        self.bias = None
+        self.depth_multiplier = positive(depth_multiplier, "depth_multiplier", type(self).__name__)
+        set_window_args(self, kernel_size, strides, dilation_rate, padding)
+        set_output_args(self, data_format, activation, use_bias, depthwise_initializer, bias_initializer,
+                        depthwise_regularizer, bias_regularizer, depthwise_constraint, bias_constraint,
+                        kernel="depthwise_kernel")
 
     def _build_depthwise(self, input_shape):
-        channels = input_shape[channel_axis(self.data_format)]
-        if channels is None or len(input_shape) != self.rank + 2:
-            raise ValueError(
-                f'Layer "{self.name}" ({type(self).__name__}) expects inputs of rank {self.rank + 2} with a known '
-                f"channel dimension (data_format={self.data_format!r}). Received: input_shape={tuple(input_shape)}"
-            )
+        channels = known_channels(self, input_shape)
         self.compute_output_shape(input_shape)  # rejects inputs smaller than the kernel
         self.depthwise_kernel = self.add_weight(shape=self.kernel_size + (channels, self.depth_multiplier),
                                                 initializer=self.depthwise_initializer,
@@ -97,14 +75,7 @@ class _DepthwiseBase(Layer):
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)
         spatial = input_shape[1:-1] if self._channels_last else input_shape[2:]
-        sizes = tuple(conv_output_length(n, k, s, d, self.padding)
-                      for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
-        if any(n is not None and n <= 0 for n in sizes):
-            raise ValueError(
-                f'Layer "{self.name}" ({type(self).__name__}): computed output size would be negative or zero: '
-                f"the input is smaller than the (dilated) kernel. Received: input_shape={input_shape}, "
-                f"kernel_size={self.kernel_size}, dilation_rate={self.dilation_rate}"
-            )
+        sizes = output_sizes(self, spatial, input_shape)
         channels = self._output_channels(input_shape)
         if self._channels_last:
             return (input_shape[0],) + sizes + (channels,)

@@ -255,6 +255,7 @@ class Optimizer(WeightDecayAndEMA, OptimizerSerialization):
             self.apply(list(grads), list(variables))
         return self._iterations
 
+    @torch.compiler.disable  # the update reads step counts as Python numbers: keep it out of compiled graphs
     def apply(self, grads, trainable_variables=None):
         """Updates ``trainable_variables`` (default: those the optimizer was built with) with ``grads``."""
         grads = list(grads)

@@ -116,8 +116,13 @@ def export(model, filepath, format="onnx", input_signature=None, verbose=None, *
             raise ImportError("Exporting to ONNX requires the `onnx` package: pip install onnx onnxscript") from error
         names = [f"input_{i}" for i in range(len(args))]
         with atomic_path(filepath, suffix=".tmp.onnx") as tmp:
-            torch.onnx.export(wrapper, args, tmp, input_names=names, output_names=["output"],
-                              dynamic_axes={name: {0: "batch"} for name in names + ["output"]}, **kwargs)
+            try:  # torch >= 2.5: the torch.export-based exporter, with a dynamic batch dimension
+                batch = torch.export.Dim("batch")
+                torch.onnx.export(wrapper, args, tmp, input_names=names, output_names=["output"], dynamo=True,
+                                  dynamic_shapes=(tuple({0: batch} for _ in args),), **kwargs)
+            except TypeError:  # older torch: the TorchScript-based exporter
+                torch.onnx.export(wrapper, args, tmp, input_names=names, output_names=["output"],
+                                  dynamic_axes={name: {0: "batch"} for name in names + ["output"]}, **kwargs)
         return None
     raise ValueError("Unrecognized export format. Supported formats are 'onnx' and 'torch'. "
                      f"Received: format={format!r}")

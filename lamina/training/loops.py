@@ -56,7 +56,11 @@ def sample_weights_from_class_weight(y, class_weight, sample_weight=None):
     return weights
 
 
-def _make_adapter(x, y, sample_weight, batch_size, steps, shuffle, class_weight=None):
+def _make_adapter(x, y, sample_weight, batch_size, steps, shuffle, class_weight=None, distribution=None,
+                  training=False, record_sizes=False):
+    if distribution is not None:  # this process's share of every global batch (`lamina.distribute`)
+        return distribution.distribute_data(_make_adapter, x, y, sample_weight, batch_size, steps, shuffle,
+                                            class_weight, training=training, record_sizes=record_sizes)
     adapter = data_adapters.get_data_adapter(x, y, sample_weight, batch_size=batch_size, steps=steps,
                                              shuffle=shuffle)
     if class_weight is not None:
@@ -79,6 +83,13 @@ class _ClassWeighted:
             yield x, y, sample_weights_from_class_weight(y, self.class_weight, sw)
 
 
+def _active_distribution(model):
+    """The `lamina.distribute` distribution of this loop (None for a single process)."""
+    from lamina.distribute.data_parallel import active_distribution
+
+    return active_distribution(model)
+
+
 def _callbacks(model, callbacks, verbose, epochs, steps, add_history, **params):
     from lamina.callbacks import CallbackList
 
@@ -92,20 +103,27 @@ def fit_loop(model, x, y, batch_size, epochs, verbose, callbacks, validation_spl
              class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps, validation_batch_size,
              validation_freq):
     verbose = _resolve_verbose(verbose)
+    distribution = _active_distribution(model)
+    if distribution is not None and not distribution.is_chief:
+        verbose = 0  # only process 0 prints
     if validation_split and validation_data is None:
         (x, y, sample_weight), validation_data = data_adapters.train_validation_split(
             x, y, sample_weight, validation_split)
-    train_data = _make_adapter(x, y, sample_weight, batch_size, steps_per_epoch, shuffle, class_weight)
+    train_data = _make_adapter(x, y, sample_weight, batch_size, steps_per_epoch, shuffle, class_weight,
+                               distribution=distribution, training=True)
     val_data = None
     if validation_data is not None:
         vx, vy, vsw = _unpack_validation(validation_data)
-        val_data = _make_adapter(vx, vy, vsw, validation_batch_size or batch_size, validation_steps, False)
+        val_data = _make_adapter(vx, vy, vsw, validation_batch_size or batch_size, validation_steps, False,
+                                 distribution=distribution)
     callbacks = _callbacks(model, callbacks, verbose, epochs, train_data.num_batches, add_history=True,
                            do_validation=val_data is not None)
     needs_batch_logs = callbacks.needs_batch_logs("train")
     train_step = model._step_function("train")
     model.stop_training = False
     callbacks.on_train_begin()
+    if distribution is not None:  # after a restore by a callback: every process starts from process 0's weights
+        distribution.begin_fit(model, train_data)
     initial_epoch, skip_steps = _resume_point(model, initial_epoch)
     epoch_logs = {}
     for epoch in range(initial_epoch, epochs):
@@ -123,11 +141,13 @@ def fit_loop(model, x, y, batch_size, epochs, verbose, callbacks, validation_spl
                 callbacks.on_train_batch_end(step, logs)
             if model.stop_training:
                 break
+        if distribution is not None:  # global loss and metrics (one all-reduce of their states per epoch)
+            logs = distribution.sync_metrics(model, logs)
         epoch_logs = logs_to_python(logs)
         if not epoch_logs and step_count(train_data) == 0:
             raise ValueError("The training data produced no batches: check `x` and `steps_per_epoch`.")
         if val_data is not None and _should_validate(epoch, validation_freq):
-            val_logs = _run_evaluation(model, val_data, callbacks=None)
+            val_logs = _run_evaluation(model, val_data, callbacks=None, distribution=distribution)
             epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
         callbacks.on_epoch_end(epoch, epoch_logs)
         if model.stop_training:
@@ -172,7 +192,7 @@ def _unpack_validation(validation_data):
     return validation_data, None, None
 
 
-def _run_evaluation(model, adapter, callbacks):
+def _run_evaluation(model, adapter, callbacks, distribution=None):
     test_step = model._step_function("test")
     model.reset_metrics()
     logs = {}
@@ -184,6 +204,8 @@ def _run_evaluation(model, adapter, callbacks):
             logs = test_step(batch)
             if needs_batch_logs:
                 callbacks.on_test_batch_end(step, logs)
+    if distribution is not None:
+        logs = distribution.sync_metrics(model, logs)
     return logs_to_python(logs)
 
 
@@ -191,10 +213,13 @@ def evaluate_loop(model, x, y, batch_size, verbose, sample_weight, steps, callba
     if kwargs:
         raise TypeError(f"Invalid keyword arguments passed to evaluate(): {sorted(kwargs)}")
     verbose = _resolve_verbose(verbose)
-    adapter = _make_adapter(x, y, sample_weight, batch_size, steps, False)
+    distribution = _active_distribution(model)
+    if distribution is not None and not distribution.is_chief:
+        verbose = 0
+    adapter = _make_adapter(x, y, sample_weight, batch_size, steps, False, distribution=distribution)
     callbacks = _callbacks(model, callbacks, verbose, 1, adapter.num_batches, add_history=False)
     callbacks.on_test_begin()
-    logs = _run_evaluation(model, adapter, callbacks)
+    logs = _run_evaluation(model, adapter, callbacks, distribution=distribution)
     callbacks.on_test_end(logs)
     if return_dict:
         return logs
@@ -203,10 +228,13 @@ def evaluate_loop(model, x, y, batch_size, verbose, sample_weight, steps, callba
 
 
 def predict_loop(model, x, batch_size, verbose, steps, callbacks):
-    adapter = _make_adapter(x, None, None, batch_size, steps, False)
+    distribution = _active_distribution(model)
+    adapter = _make_adapter(x, None, None, batch_size, steps, False, distribution=distribution, record_sizes=True)
     if verbose == "auto":
         # A single small batch prints nothing, as in Keras; more batches show progress on a terminal.
         verbose = 0 if (adapter.num_batches or 0) <= 1 else _resolve_verbose("auto")
+    if distribution is not None and not distribution.is_chief:
+        verbose = 0
     callbacks = _callbacks(model, callbacks, int(verbose), 1, adapter.num_batches, add_history=False)
     predict_step = model._step_function("predict")
     needs_batch_logs = callbacks.needs_batch_logs("predict")
@@ -223,6 +251,8 @@ def predict_loop(model, x, batch_size, verbose, steps, callbacks):
     callbacks.on_predict_end()
     if not outputs:
         raise ValueError("Unexpected result of `predict_function` (empty batch_outputs): the input is empty.")
+    if distribution is not None:  # every process's rows, back in the global order
+        return distribution.gather_predictions(_concatenate(outputs), adapter)
     return _concatenate(outputs)
 
 

@@ -188,3 +188,13 @@ def test_jit_compile_agrees_with_eager(monkeypatch):
     for p, q in zip(eager.get_weights(), compiled.get_weights()):
         np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(eager.predict(x, verbose=0), compiled.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_jit_compile_auto_compiles_only_on_cuda_without_graph_breaking_layers(monkeypatch):
+    from lamina.training import trainer
+
+    dense, recurrent = _mlp(), lamina.Sequential([lamina.Input((3, 4)), layers.LSTM(2)])
+    monkeypatch.setattr(lamina.backend.config, "_DEVICE", torch.device("cpu"))
+    assert trainer._auto_jit(dense) is False
+    monkeypatch.setattr(lamina.backend.config, "_DEVICE", torch.device("cuda"))
+    assert trainer._auto_jit(dense) is True and trainer._auto_jit(recurrent) is False
