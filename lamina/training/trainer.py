@@ -18,6 +18,8 @@ class Trainer:
     """Training and inference loops for `Model`."""
 
     compiled = False
+    # Before compile(): predict() on an uncompiled model follows compile()'s default.
+    jit_compile = "auto"
     # The active `lamina.distribute` distribution (None: single process); set by compile and by the loops.
     _distribution = None
     _distribution_scope = None
@@ -181,11 +183,14 @@ class Trainer:
         step = {"train": self.train_step, "test": self.test_step, "predict": self.predict_step}[kind]
         if self.jit_compile == "auto":
             self.jit_compile = _auto_jit(self)
-        if not getattr(self, "jit_compile", False):
+        if not self.jit_compile:
             return step
-        compiled = self._compiled_steps.get(kind)
+        cache = self.__dict__.get("_compiled_steps")
+        if cache is None:
+            cache = self._compiled_steps = {}
+        compiled = cache.get(kind)
         if compiled is None:
-            compiled = self._compiled_steps[kind] = _compile_step(self, kind)
+            compiled = cache[kind] = _compile_step(self, kind)
         return compiled
 
     # ---- loops -------------------------------------------------------------------------------------------------
@@ -283,8 +288,11 @@ def _compile_step(model, kind):
     from lamina.backend import config
 
     backend = config.compile_backend()
-    if kind == "predict":
-        return torch.compile(model.predict_step, backend=backend)
+    method = f"{kind}_step"
+    if kind == "predict" or getattr(type(model), method) is not getattr(Trainer, method):
+        # predict, or a step the model overrides: compile the method itself (the optimizer update inside a
+        # user's train_step is excluded from the graph by `Optimizer.apply`'s compiler.disable).
+        return torch.compile(getattr(model, method), backend=backend)
     # Compile the forward pass and the loss; autograd and the (foreach) optimizer update stay eager.
     forward = torch.compile(_forward_and_loss, backend=backend)
 
