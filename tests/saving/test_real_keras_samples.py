@@ -195,7 +195,16 @@ def test_keras3_paths_of_lamina_models_match_keras_files():
         assert sorted(ours) == sorted(_keras3_stored(sample(name))), name
 
 
-@pytest.mark.parametrize("name", ["k3_dtypes.keras", "k3_stringlookup.keras"])
-def test_unsupported_features_fail_cleanly(name):
-    with pytest.raises(ValueError):
-        load(name)
+def test_inline_vocabulary_string_lookup_from_keras3():
+    """Keras 3.15 stores an inline StringLookup vocabulary in the config (with its hashing `salt` key)."""
+    model = load("k3_stringlookup.keras")
+    lookup = model.get_layer("lookup")
+    assert lookup.get_vocabulary() == ["[UNK]", "a", "b", "c"]
+    np.testing.assert_array_equal(model.predict(np.array([["a"], ["c"], ["zz"], ["b"]]), verbose=0),
+                                  [[1], [3], [0], [2]])
+
+
+def test_unsupported_features_fail_cleanly():
+    # An int8-quantized Dense: not in lamina, refused with a clear message.
+    with pytest.raises(ValueError, match="quantization_config"):
+        load("k3_dtypes.keras")
