@@ -5,6 +5,7 @@ imported on first access, which keeps ``import lamina`` fast.
 """
 
 import importlib
+import sys
 
 
 def attach(package_name, exports):
@@ -20,7 +21,12 @@ def attach(package_name, exports):
             raise AttributeError(f"module {package_name!r} has no attribute {name!r}")
         module_path, _, attribute = target.partition(":")
         module = importlib.import_module(module_path)
-        return getattr(module, attribute) if attribute else module
+        value = getattr(module, attribute) if attribute else module
+        # Cache it on the package: later look-ups skip this hook, and a public name that is also the name of
+        # the submodule defining it (``distribute.launch``) keeps meaning the function once the import has
+        # set the submodule as a package attribute.
+        setattr(sys.modules[package_name], name, value)
+        return value
 
     def __dir__():
         return sorted(exports)

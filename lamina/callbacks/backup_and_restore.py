@@ -41,6 +41,7 @@ import torch
 
 from lamina.backend.random import SeedGenerator
 from lamina.callbacks.callback import Callback
+from lamina.distribute.data_parallel import is_chief
 from lamina.saving import weights_h5
 from lamina.saving.atomic import atomic_path
 
@@ -158,6 +159,8 @@ class BackupAndRestore(Callback):
                 self._save(self._current_epoch, batch + 1)
 
     def _save(self, epoch, batch):
+        if not is_chief():  # under `lamina.distribute` only process 0 writes (every process restores)
+            return
         os.makedirs(self.backup_dir, exist_ok=True)
         if self.double_checkpoint and os.path.exists(self._weights_path):
             shutil.copyfile(self._weights_path, self._prev_weights_path)
@@ -174,7 +177,7 @@ class BackupAndRestore(Callback):
                 json.dump({"epoch": epoch, "batch": batch}, f)
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint and os.path.exists(self.backup_dir):
+        if self.delete_checkpoint and is_chief() and os.path.exists(self.backup_dir):
             shutil.rmtree(self.backup_dir)
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from lamina.callbacks.monitor_callback import MonitorCallback
+from lamina.distribute.data_parallel import is_chief
 
 
 class ModelCheckpoint(MonitorCallback):
@@ -125,8 +126,8 @@ class ModelCheckpoint(MonitorCallback):
         if os.path.isdir(filepath):
             raise IsADirectoryError("Please specify a non-directory filepath for ModelCheckpoint. Filepath used is "
                                     f"an existing directory: {filepath}")
-        if not self._should_save_model(epoch, logs, filepath):
-            return
+        if not self._should_save_model(epoch, logs, filepath) or not is_chief():
+            return  # under `lamina.distribute`, every process tracks the best value; only process 0 writes
         dirname = os.path.dirname(filepath)
         if dirname:
             os.makedirs(dirname, exist_ok=True)
