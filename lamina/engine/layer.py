@@ -234,7 +234,7 @@ class Layer(TrackingMixin, NodeAccessMixin, torch.nn.Module):
             return
         first = args[0] if args else next(iter(kwargs.values()), None)
         shape = _shape_tree(first)
-        object.__setattr__(self, "_build_shapes", shape)
+        object.__setattr__(self, "_build_shapes", _unprobed(shape))
         if _overrides(self, "build"):
             extra = _build_shape_arguments(self, args, kwargs)
             if extra:
@@ -457,7 +457,7 @@ def _wrap_build(build):
             for variable in list(self._variables):
                 self._untrack_variable(variable)
         if outer and args:
-            object.__setattr__(self, "_build_shapes", _plain_shape(args[0]))
+            object.__setattr__(self, "_build_shapes", _unprobed(_plain_shape(args[0])))
         object.__setattr__(self, "_build_depth", self._build_depth + 1)
         try:
             result = build(self, *args, **kwargs)
@@ -500,7 +500,8 @@ def _build_parameter_names(cls):
 
 
 def _overrides(layer, method):
-    return getattr(type(layer), method) is not getattr(Layer, method)
+    implementation = getattr(type(layer), method)
+    return implementation is not getattr(Layer, method) and not getattr(implementation, "_lamina_default_build", False)
 
 
 def _is_base_get_config_only(layer):
@@ -525,6 +526,22 @@ def _plain_shape(shape):
     if isinstance(shape, torch.Size):
         return tuple(shape)
     return shape
+
+
+def _unprobed(shape):
+    """``shape`` with the batch size of a symbolic probe run (`lamina.engine.symbolic`) put back to None.
+
+    A layer built inside another layer's symbolic call sees stand-in sizes for unknown dimensions; its
+    recorded build shape (summary, ``build_config`` in files) must say None for the batch, as in Keras.
+    """
+    size = CONTEXT.probe_size
+    if size is None or shape is None:
+        return shape
+    if isinstance(shape, list):
+        return [_unprobed(s) for s in shape]
+    if isinstance(shape, dict):
+        return {k: _unprobed(s) for k, s in shape.items()}
+    return (None, *shape[1:]) if shape and shape[0] == size else shape
 
 
 def _shape_tree(x):

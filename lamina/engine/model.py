@@ -57,6 +57,41 @@ class Model(Trainer, Layer):
             kwargs["name"] = unique_name(to_snake_case(type(self).__name__))
         Layer.__init__(self, **kwargs)
 
+    def build(self, input_shape=None):
+        """Creates the weights of a subclassed model by calling it on symbolic inputs of ``input_shape``.
+
+        ``input_shape`` is a shape with ``None`` for unknown sizes (``(None, 3)``), or a list or dict of
+        them for a model whose ``call`` takes a list or dict. As in tf.keras 2, the model is then built
+        and `summary` lists its weights. Functional and Sequential models are built from their inputs.
+
+        >>> import lamina
+        >>> class Block(lamina.Model):
+        ...     def __init__(self):
+        ...         super().__init__(name="block")
+        ...         self.dense = lamina.layers.Dense(2)
+        ...     def call(self, x):
+        ...         return self.dense(x)
+        >>> block = Block()
+        >>> block.build((None, 3))
+        >>> block.count_params()
+        8
+        """
+        if self.built or input_shape is None:
+            self.built = True
+            return
+        from lamina.engine.input_layer import Input
+
+        def symbolic(shape):
+            if isinstance(shape, dict):
+                return {key: symbolic(value) for key, value in shape.items()}
+            if isinstance(shape, (list, tuple)) and shape and all(isinstance(s, (list, tuple, dict)) for s in shape):
+                return [symbolic(value) for value in shape]
+            return Input(batch_shape=tuple(shape))
+
+        self(symbolic(input_shape))
+
+    build._lamina_default_build = True  # the first call builds by running `call`; no separate build step
+
     @classmethod
     def from_config(cls, config, custom_objects=None):
         """Functional configs (Keras 2 ``"Model"`` entries included) rebuild the graph."""

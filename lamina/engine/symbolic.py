@@ -126,7 +126,9 @@ def _infer_by_execution(layer, args, kwargs):
 def _run_fake(layer, args, kwargs, size):
     mode = FakeTensorMode(allow_non_fake_inputs=True)
     owners_before = len(CONTEXT.loss_owners)
+    outer_probe_size = CONTEXT.probe_size
     CONTEXT.depth += 1
+    CONTEXT.probe_size = size
     try:
         with mode, torch.no_grad():
             def fake(value):
@@ -150,6 +152,7 @@ def _run_fake(layer, args, kwargs, size):
         ) from error
     finally:
         CONTEXT.depth -= 1
+        CONTEXT.probe_size = outer_probe_size
         if len(CONTEXT.loss_owners) > owners_before:
             clear_call_losses()  # losses computed on fake tensors are not real losses
 

@@ -194,12 +194,27 @@ def _output_shape_text(layer, graph):
     from lamina.engine.input_layer import InputLayer
 
     texts = {_shape_text(node.output_tensors) for node in _model_nodes(layer, graph) if node.output_tensors}
+    if not texts and graph is None:  # a subclassed model's layer: the shape its build shape gives (Keras 3)
+        return _built_output_shape_text(layer)
     if not texts:
         return "?"
     if len(texts) > 1:
         return "multiple"
     text = texts.pop()
     return f"[{text}]" if isinstance(layer, InputLayer) else text
+
+
+def _built_output_shape_text(layer):
+    shape = getattr(layer, "_build_shapes", None)
+    if not layer.built or shape is None:
+        return "?"
+    try:
+        output = layer.compute_output_shape(shape)
+    except Exception:  # noqa: BLE001 - a layer that cannot tell its shape is shown as unknown, as Keras does
+        return "?"
+    if isinstance(output, (tuple, list)) and all(d is None or isinstance(d, int) for d in output):
+        return str(tuple(output))
+    return "multiple"
 
 
 def _param_text(layer):

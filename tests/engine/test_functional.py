@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import lamina
+from lamina import layers
 from lamina.engine.keras_tensor import KerasTensor
 from tests.engine.toy_layers import Linear, Noisy, Relu
 
@@ -208,3 +209,39 @@ def test_string_inputs_flow_to_text_layers():
     assert model(texts).shape == (3, 5, 4)
     assert model.predict(texts, verbose=0).shape == (3, 5, 4)
     assert model.get_config()["layers"][0]["config"]["dtype"] == "string"
+
+
+class _TwoInputSubclass(lamina.Model):
+    def __init__(self):
+        super().__init__(name="two_input_subclass")
+        self.merge, self.head = layers.Concatenate(), layers.Dense(2)
+
+    def call(self, inputs):
+        if isinstance(inputs, dict):
+            inputs = [inputs["a"], inputs["b"]]
+        return self.head(self.merge(inputs))
+
+
+@pytest.mark.parametrize("shape", [[(None, 3), (None, 4)], {"a": (None, 3), "b": (None, 4)}])
+def test_subclassed_model_build_creates_weights_for_lists_and_dicts(shape):
+    model = _TwoInputSubclass()
+    assert not model.weights
+    model.build(shape)
+    assert model.built and [tuple(w.shape) for w in model.weights] == [(7, 2), (2,)]
+    assert model.head.get_build_config() == {"input_shape": (None, 7)}  # not a stand-in batch size
+    x = [np.ones((5, 3), "float32"), np.ones((5, 4), "float32")]
+    assert tuple(model(x if isinstance(shape, list) else {"a": x[0], "b": x[1]}).shape) == (5, 2)
+
+
+def test_two_inputs_two_heads_round_trip_through_config():
+    left, right = lamina.Input((3,), name="left"), lamina.Input((2,), name="right")
+    merged = layers.Dense(4, activation="relu", name="trunk")(layers.Concatenate(name="merge")([left, right]))
+    model = lamina.Model([left, right], [layers.Dense(1, name="score")(merged),
+                                         layers.Dense(3, activation="softmax", name="label")(merged)])
+    clone = lamina.Model.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    assert clone.input_names == ["left", "right"] and clone.output_names == ["score", "label"]
+    x = [np.random.rand(6, 3).astype("float32"), np.random.rand(6, 2).astype("float32")]
+    for ours, theirs in zip(model.predict(x, verbose=0), clone.predict(x, verbose=0)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    assert [tuple(o.shape) for o in clone.outputs] == [(None, 1), (None, 3)]

@@ -7,7 +7,7 @@ import lamina
 from lamina import layers
 from lamina.utils import summary
 from lamina.utils.summary import print_summary, readable_size
-from tests.utils.toy_models import Counter, multi_io_model, nested_model, seed_model, subclassed_model
+from tests.utils.toy_models import Counter, TwoDense, multi_io_model, nested_model, seed_model, subclassed_model
 
 # The Keras 2 walkthrough's output (seed 002), trailing spaces as tf.keras prints them.
 SEED_SUMMARY = [
@@ -112,12 +112,21 @@ def test_sequential_built_and_unbuilt():
     ]
 
 
-def test_subclassed_model_shows_unknown_shapes():
-    lines = lines_of(subclassed_model())
+def test_subclassed_model_shows_the_shapes_its_layers_were_built_for():
+    lines = lines_of(subclassed_model())  # called once on a batch of 1, as Keras 3 shows it
     assert lines[0] == 'Model: "two_dense"'
-    assert lines[4] == "first (Dense)".ljust(29) + "?".ljust(26) + "16".ljust(10)
-    assert lines[6] == "second (Dense)".ljust(29) + "?".ljust(26) + "10".ljust(10)
+    assert lines[4] == "first (Dense)".ljust(29) + "(1, 4)".ljust(26) + "16".ljust(10)
+    assert lines[6] == "second (Dense)".ljust(29) + "(1, 2)".ljust(26) + "10".ljust(10)
     assert lines[-4:-1] == ["Total params: 26", "Trainable params: 26", "Non-trainable params: 0"]
+
+
+def test_subclassed_model_summary_after_build():
+    model = TwoDense(name="built_two_dense")
+    model.build((None, 3))  # tf.keras 2: build runs call on symbolic inputs, creating every weight
+    lines = lines_of(model)
+    assert lines[4] == "first (Dense)".ljust(29) + "(None, 4)".ljust(26) + "16".ljust(10)
+    assert lines[6] == "second (Dense)".ljust(29) + "(None, 2)".ljust(26) + "10".ljust(10)
+    assert lines[-4] == "Total params: 26"
 
 
 def test_non_trainable_params_frozen_layer_and_trainable_column():
