@@ -69,7 +69,7 @@ def data(kind, n):
 
 def torch_fit_epoch(model, optimizer, x, y, batch_size):
     loss_fn = torch.nn.CrossEntropyLoss()
-    perm = torch.randperm(x.shape[0])
+    perm = torch.randperm(x.shape[0], device=x.device)
     x, y = x[perm], y[perm]
     for start in range(0, x.shape[0], batch_size):
         xb, yb = x[start:start + batch_size], y[start:start + batch_size]
@@ -98,6 +98,7 @@ def paired_rounds(pairs, samples, rounds):
             for fn, bucket in ((lamina_fn, times[name][0]), (torch_fn, times[name][1])):
                 start = time.perf_counter()
                 fn()
+                _synchronize()
                 bucket.append(time.perf_counter() - start)
     out = {}
     for name, (lamina_times, torch_times) in times.items():
@@ -107,35 +108,45 @@ def paired_rounds(pairs, samples, rounds):
     return out
 
 
+def _synchronize():
+    if lamina.config.device().type == "cuda":
+        torch.cuda.synchronize()
+
+
 def run(kind, n, rounds, compiled):
+    device = lamina.config.device()  # both sides compute on the same device; lamina is given NumPy data
     x_np, y_np = data(kind, n)
-    x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
+    x, y = torch.from_numpy(x_np).to(device), torch.from_numpy(y_np).to(device)
     batch = 128
     loss = lamina.losses.SparseCategoricalCrossentropy(from_logits=True)
 
     model = lamina_model(kind)
     model.compile(optimizer="adam", loss=loss, jit_compile=False)
-    reference = torch_model(kind)
+    reference = torch_model(kind).to(device)
     optimizer = torch.optim.Adam(reference.parameters(), lr=1e-3, eps=1e-7, foreach=True)
 
-    def torch_evaluate():
+    def torch_evaluate(net=reference):
         with torch.no_grad():
-            torch.nn.functional.cross_entropy(torch_predict(reference, x, batch), y).item()
+            torch.nn.functional.cross_entropy(torch_predict(net, x, batch), y).item()
 
     pairs = {
         "fit": (lambda: model.fit(x_np, y_np, batch_size=batch, epochs=1, verbose=0),
                 lambda: torch_fit_epoch(reference, optimizer, x, y, batch)),
         "evaluate": (lambda: model.evaluate(x_np, y_np, batch_size=batch, verbose=0), torch_evaluate),
         "predict": (lambda: model.predict(x_np, batch_size=batch, verbose=0),
-                    lambda: torch_predict(reference, x, batch).numpy()),
+                    lambda: torch_predict(reference, x, batch).cpu().numpy()),
     }
     if compiled:
         cmodel = lamina_model(kind)
         cmodel.compile(optimizer="adam", loss=loss, jit_compile=True)
-        creference = torch.compile(torch_model(kind))
+        creference = torch.compile(torch_model(kind).to(device))
         coptimizer = torch.optim.Adam(creference.parameters(), lr=1e-3, eps=1e-7, foreach=True)
         pairs["fit, compiled"] = (lambda: cmodel.fit(x_np, y_np, batch_size=batch, epochs=1, verbose=0),
                                   lambda: torch_fit_epoch(creference, coptimizer, x, y, batch))
+        pairs["evaluate, comp."] = (lambda: cmodel.evaluate(x_np, y_np, batch_size=batch, verbose=0),
+                                    lambda: torch_evaluate(creference))
+        pairs["predict, comp."] = (lambda: cmodel.predict(x_np, batch_size=batch, verbose=0),
+                                   lambda: torch_predict(creference, x, batch).cpu().numpy())
     results = paired_rounds(pairs, n, rounds)
     print(f"\n{kind.upper()}  ({n} samples, batch {batch}, {rounds} interleaved rounds; medians)")
     print(f"  {'':16s} {'lamina samples/s':>17s} {'torch samples/s':>16s} {'lamina/torch':>13s}")
