@@ -452,7 +452,7 @@ def _wrap_build(build):
     @functools.wraps(build)
     def wrapped(self, *args, **kwargs):
         outer = self._build_depth == 0
-        if outer and self.built and self._variables:
+        if outer and self.built and self._variables and not getattr(build, "_lamina_default_build", False):
             # Keras 2 behaviour shown in the seeds: building again re-creates the weights.
             for variable in list(self._variables):
                 self._untrack_variable(variable)

@@ -245,3 +245,22 @@ def test_two_inputs_two_heads_round_trip_through_config():
     for ours, theirs in zip(model.predict(x, verbose=0), clone.predict(x, verbose=0)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-6)
     assert [tuple(o.shape) for o in clone.outputs] == [(None, 1), (None, 3)]
+
+
+def test_building_a_built_subclassed_model_again_keeps_its_weights():
+    class Scaled(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.scale = self.add_weight(shape=(3,), initializer="ones", name="scale")
+            self.dense = layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x * self.scale)
+
+    model = Scaled()
+    model(np.ones((2, 3), "float32"))
+    before = model.get_weights()
+    model.build((None, 3))
+    assert len(model.weights) == 3
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
