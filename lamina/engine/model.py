@@ -80,15 +80,9 @@ class Model(Trainer, Layer):
             self.built = True
             return
         from lamina.engine.input_layer import Input
+        from lamina.engine.symbolic import map_shapes
 
-        def symbolic(shape):
-            if isinstance(shape, dict):
-                return {key: symbolic(value) for key, value in shape.items()}
-            if isinstance(shape, (list, tuple)) and shape and all(isinstance(s, (list, tuple, dict)) for s in shape):
-                return [symbolic(value) for value in shape]
-            return Input(batch_shape=tuple(shape))
-
-        self(symbolic(input_shape))
+        self(map_shapes(lambda shape: Input(batch_shape=shape), input_shape))
 
     build._lamina_default_build = True  # the first call builds by running `call`; no separate build step
 

@@ -91,12 +91,21 @@ def _output_specs(layer, args, kwargs):
     return _infer_by_execution(layer, args, kwargs)
 
 
-def _shapes_to_specs(shapes, dtype):
+def map_shapes(fn, shapes):
+    """``fn`` applied to each shape of ``shapes``: one shape, or (nested) lists and dicts of shapes.
+
+    >>> map_shapes(len, [(None, 3), {"b": (None, 4, 2)}])
+    [2, {'b': 3}]
+    """
     if isinstance(shapes, dict):
-        return {k: _shapes_to_specs(v, dtype) for k, v in shapes.items()}
-    if isinstance(shapes, (list, tuple)) and shapes and all(isinstance(s, (list, tuple)) for s in shapes):
-        return [_shapes_to_specs(s, dtype) for s in shapes]
-    return _Spec(shapes, dtype)
+        return {key: map_shapes(fn, value) for key, value in shapes.items()}
+    if isinstance(shapes, (list, tuple)) and shapes and all(isinstance(s, (list, tuple, dict)) for s in shapes):
+        return [map_shapes(fn, value) for value in shapes]
+    return fn(tuple(shapes))
+
+
+def _shapes_to_specs(shapes, dtype):
+    return map_shapes(lambda shape: _Spec(shape, dtype), shapes)
 
 
 def _default_output_dtype(layer, args):
@@ -167,15 +176,7 @@ def _reraisable(error):
 
 def infer_output_shape(layer, input_shape):
     """Default `Layer.compute_output_shape`: run ``call`` on fake inputs of ``input_shape``."""
-    def to_tensor(shape):
-        return KerasTensor(shape, layer.compute_dtype)
-
-    if isinstance(input_shape, (list, tuple)) and input_shape and isinstance(input_shape[0], (list, tuple)):
-        inputs = [to_tensor(s) for s in input_shape]
-    elif isinstance(input_shape, dict):
-        inputs = {k: to_tensor(s) for k, s in input_shape.items()}
-    else:
-        inputs = to_tensor(tuple(input_shape))
+    inputs = map_shapes(lambda shape: KerasTensor(shape, layer.compute_dtype), input_shape)
     if not layer.built:
         layer._maybe_build((inputs,), {})
     specs = _infer_by_execution(layer, (inputs,), {})
