@@ -284,8 +284,9 @@ def test_masking_harness_and_values():
     x[0, 1] = 0.0
     x[1, 3] = 0.0
     mask = np.any(x != 0, axis=-1)
+    # Masking is discontinuous at its masked steps (a nudge unmasks them): no finite differences.
     run_layer_test(layers.Masking, {}, input_data=x, expected_output_shape=(2, 4, 3), expected_output=x,
-                   supports_masking=True, expected_mask=mask)
+                   supports_masking=True, expected_mask=mask, run_gradient_check=False)
     y = x.copy()
     y[1, 0] = -1.0
     y[1, 0, 0] = -1.0
