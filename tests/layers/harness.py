@@ -54,6 +54,7 @@ def run_layer_test(
     run_gradient_check=True,
     run_saving_check=True,
     custom_objects=None,
+    float64_init_kwargs=None,
     rtol=1e-5,
     atol=1e-6,
 ):
@@ -82,6 +83,8 @@ def run_layer_test(
         run_training_check, run_float64_check, run_symbolic_check, run_gradient_check,
             run_saving_check: switch off checks that do not apply (say why in the test).
             The finite-difference check needs the float64 check and a deterministic layer.
+        float64_init_kwargs: constructor arguments for the float64 variant, for wrappers
+            whose inner layer (or cell, or module) keeps its own dtype: pass a float64 one.
         custom_objects: classes the ``.keras`` round trip needs to load (test-local
             layers); ``layer_cls`` itself is always passed.
 
@@ -117,7 +120,8 @@ def run_layer_test(
         if supports_masking:
             _check_masking(layer, inputs, call_kwargs, input_mask, expected_mask)
     if run_float64_check:
-        layer64 = _check_float64(layer_cls, init_kwargs, layer, inputs, output, call_kwargs, deterministic)
+        kwargs64 = init_kwargs if float64_init_kwargs is None else float64_init_kwargs
+        layer64 = _check_float64(layer_cls, kwargs64, layer, inputs, output, call_kwargs, deterministic)
         if run_gradient_check and deterministic:
             _check_finite_differences(layer64, inputs, call_kwargs)
     _check_unknown_kwargs(layer_cls, init_kwargs)
@@ -356,7 +360,7 @@ def _defines_compute_mask(layer):
 
 
 def _check_float64(layer_cls, init_kwargs, layer, inputs, output, call_kwargs, deterministic):
-    layer64 = layer_cls(**{**init_kwargs, "dtype": "float64"})
+    layer64 = layer_cls(**{"dtype": "float64", **init_kwargs})
     inputs64 = _map(lambda x: x.double() if x.is_floating_point() else x, inputs)
     output64 = layer64(_clone(inputs64), **call_kwargs)
     for out in _flat(output64):

@@ -154,7 +154,7 @@ def test_torch_module_wrapper_harness():
     run_layer_test(layers.TorchModuleWrapper, {"module": Affine(3, 4)}, input_shape=(2, 3),
                    expected_output_shape=(2, 4), expected_weight_names=["linear.weight", "linear.bias"],
                    expected_weight_shapes=[(4, 3), (4,)], expected_num_non_trainable_weights=0,
-                   run_float64_check=False)  # the module's own dtype decides, as in Keras
+                   float64_init_kwargs={"module": Affine(3, 4).double()})  # the module's own dtype decides
 
 
 def test_torch_module_wrapper_shares_parameters():

@@ -315,10 +315,10 @@ def test_rms_norm(shape, kwargs, weight_shape):
 
 def test_spectral_norm_harness():
     dense = layers.serialize(layers.Dense(3))
-    # The wrapped layer keeps its own dtype (as Keras's Wrapper), so the float64 variant does not apply.
+    # The wrapped layer keeps its own dtype (as Keras's Wrapper): the float64 variant wraps a float64 Dense.
     run_layer_test(layers.SpectralNormalization, {"layer": dense}, input_shape=(2, 4), expected_output_shape=(2, 3),
                    expected_weight_names=["kernel", "bias", "vector_u"], expected_num_non_trainable_weights=1,
-                   run_float64_check=False)
+                   float64_init_kwargs={"layer": layers.Dense(3, dtype="float64")})
 
 
 def test_spectral_norm_matches_numpy_power_iteration():

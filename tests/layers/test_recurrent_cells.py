@@ -42,18 +42,21 @@ class MinimalCell(layers.Layer):
 # ---- generic RNN ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("return_sequences", [False, True])
-@pytest.mark.parametrize("make_cell", [lambda: MinimalCell(3), lambda: layers.LSTMCell(3),
-                                       lambda: [layers.GRUCell(4), layers.SimpleRNNCell(3)]],
+@pytest.mark.parametrize("make_cell", [lambda **k: MinimalCell(3, **k), lambda **k: layers.LSTMCell(3, **k),
+                                       lambda **k: [layers.GRUCell(4, **k), layers.SimpleRNNCell(3, **k)]],
                          ids=["custom", "lstm_cell", "stacked"])
 def test_rnn_harness_with_custom_and_builtin_cells(return_sequences, make_cell):
-    # float64 check off: the harness re-creates the layer around the same (float32) cell instance.
+    # The float64 variant wraps float64 cells: a cell keeps its own dtype, as in Keras.
     mask = np.array([[1, 1, 0, 1], [1, 0, 1, 1]], bool)
     with lamina.saving.custom_object_scope({"MinimalCell": MinimalCell}):
         layer, _ = run_layer_test(layers.RNN, {"cell": make_cell(), "return_sequences": return_sequences},
                                   input_shape=(2, 4, 5),
                                   expected_output_shape=(2, 4, 3) if return_sequences else (2, 3),
                                   supports_masking=True, input_mask=mask,
-                                  expected_mask=mask if return_sequences else None, run_float64_check=False)
+                                  expected_mask=mask if return_sequences else None,
+                                  float64_init_kwargs={"cell": make_cell(dtype="float64"),
+                                                       "return_sequences": return_sequences,
+                                                       "dtype": "float64"})
     assert layer.last_call_path == "loop"
 
 

@@ -21,13 +21,16 @@ def _x(*shape):
 
 @pytest.mark.parametrize("merge_mode, width", [("concat", 6), ("sum", 3), ("mul", 3), ("ave", 3)])
 def test_bidirectional_harness(merge_mode, width):
-    # float64 check off: as in Keras, the wrapped layers are copies that keep the given layer's dtype.
+    # As in Keras, the wrapped layers are copies that keep the given layer's dtype: the float64
+    # variant wraps a float64 LSTM.
     mask = np.array([[1, 1, 1, 0], [1, 1, 0, 0]], bool)
     layer, _ = run_layer_test(layers.Bidirectional, {"layer": layers.LSTM(3, return_sequences=True),
                                                      "merge_mode": merge_mode},
                               input_shape=(2, 4, 5), expected_output_shape=(2, 4, width),
                               expected_num_trainable_weights=6, supports_masking=True, input_mask=mask,
-                              expected_mask=mask, run_float64_check=False)
+                              expected_mask=mask,
+                              float64_init_kwargs={"layer": layers.LSTM(3, return_sequences=True, dtype="float64"),
+                                                   "merge_mode": merge_mode})
     assert layer.weights[0].path == f"{layer.name}/{layer.forward_layer.name}/lstm_cell/kernel"
 
 
@@ -170,7 +173,7 @@ def test_time_distributed_harness_and_manual_loop():
     layer, out = run_layer_test(layers.TimeDistributed, {"layer": layers.Dense(3, activation="tanh")},
                                 input_shape=(2, 4, 5), expected_output_shape=(2, 4, 3),
                                 expected_weight_names=["kernel", "bias"], supports_masking=True,
-                                run_float64_check=False)  # the wrapped layer instance is shared
+                                float64_init_kwargs={"layer": layers.Dense(3, activation="tanh", dtype="float64")})
     x = torch.as_tensor(_x(2, 4, 5))
     expected = torch.stack([layer.layer(x[:, t]) for t in range(4)], 1)
     torch.testing.assert_close(layer(x), expected)
