@@ -46,7 +46,9 @@ def _make_mlp():
 
 
 def _median_time(fn, x, min_run_time):
-    timer = benchmark.Timer(stmt="fn(x)", globals={"fn": fn, "x": x})
+    # Timer runs on one thread unless told: time with torch's thread count, as users run.
+    timer = benchmark.Timer(stmt="fn(x)", globals={"fn": fn, "x": x},
+                            num_threads=torch.get_num_threads())
     return timer.blocked_autorange(min_run_time=min_run_time).median
 
 
