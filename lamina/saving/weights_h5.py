@@ -69,12 +69,13 @@ def load_weights_from_file(model, f, skip_mismatch=False, filename=None):
         stored = _stored(f, path)
         where = f"'{path or '/'}'"
         if object_graph._is_optimizer(obj):
-            if stored and len(stored) != len(variables):
+            if not stored:  # saved with include_optimizer=False (or uncompiled): the optimizer starts fresh
+                continue
+            if len(stored) != len(variables):
                 warnings.warn(f"Skipping variable loading for optimizer '{obj.name}', because it has "
                               f"{len(variables)} variables whereas the saved optimizer has {len(stored)} variables.",
                               stacklevel=3)
                 continue
-            stored = stored if variables else []
         if len(stored) != len(variables):
             problems.append(f"Layer '{obj.name}' (at {where}) expected {len(variables)} variables, but received "
                             f"{len(stored)} variables during loading. Expected: "
