@@ -133,8 +133,9 @@ def test_seed000_dense_get_config():
                  "kernel_constraint", "bias_constraint"}
     for layer, units, activation in ((hidden_layer, 3, "relu"), (output_layer, 1, "sigmoid")):
         config = layer.get_config()
-        # Keras 3 leaves out activity_regularizer when it is None; every other seed key is there.
-        assert seed_keys - {"activity_regularizer"} <= set(config) <= seed_keys
+        # Keras 3 leaves out activity_regularizer when it is None and adds quantization_config
+        # (None); every other seed key is there.
+        assert seed_keys - {"activity_regularizer"} <= set(config) <= seed_keys | {"quantization_config"}
         assert config["name"] == layer.name and config["trainable"] is True and config["dtype"] == "float32"
         assert (config["units"], config["activation"], config["use_bias"]) == (units, activation, True)
         assert config["kernel_initializer"]["class_name"] == "GlorotUniform"

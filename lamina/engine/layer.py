@@ -400,7 +400,7 @@ class Layer(TrackingMixin, NodeAccessMixin, torch.nn.Module):
     def get_config(self):
         """The constructor arguments: ``name``, ``trainable``, ``dtype`` plus subclass arguments."""
         config_ = {"name": self.name, "trainable": self.trainable, "dtype": self._dtype_policy.name}
-        if self.activity_regularizer is not None and _is_base_get_config_only(self):
+        if self.activity_regularizer is not None:  # Keras 3 puts it here whenever it is set
             from lamina import regularizers
 
             config_["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)

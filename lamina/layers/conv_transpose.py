@@ -137,6 +137,7 @@ class BaseConvTranspose(Layer):
             "kernel_size": self.kernel_size,
             "strides": self.strides,
             "padding": self.padding,
+            "output_padding": self.output_padding,
             "data_format": self.data_format,
             "dilation_rate": self.dilation_rate,
             "activation": activations.serialize(self.activation),
@@ -149,10 +150,6 @@ class BaseConvTranspose(Layer):
             "kernel_constraint": serialize(constraints, self.kernel_constraint),
             "bias_constraint": serialize(constraints, self.bias_constraint),
         }
-        if self.output_padding is not None:
-            # Keras 3 leaves `output_padding` out of its config (and so loses it); lamina writes
-            # it when it is set, which Keras 3 and tf.keras 2 both accept when loading.
-            config["output_padding"] = self.output_padding
         return config
 
 

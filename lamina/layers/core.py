@@ -145,9 +145,9 @@ class Dense(Layer):
             "bias_initializer": _serialize(initializers, self.bias_initializer),
             "kernel_regularizer": _serialize(regularizers, self.kernel_regularizer),
             "bias_regularizer": _serialize(regularizers, self.bias_regularizer),
-            "activity_regularizer": _serialize(regularizers, self.activity_regularizer),
             "kernel_constraint": _serialize(constraints, self.kernel_constraint),
             "bias_constraint": _serialize(constraints, self.bias_constraint),
+            "quantization_config": None,
         }
 
 
@@ -294,6 +294,7 @@ class Embedding(Layer):
             "activity_regularizer": _serialize(regularizers, self.activity_regularizer),
             "embeddings_constraint": _serialize(constraints, self.embeddings_constraint),
             "mask_zero": self.mask_zero,
+            "quantization_config": None,
         }
 
 

@@ -168,4 +168,5 @@ class EinsumDense(Layer):
             "activity_regularizer": ser(regularizers, self.activity_regularizer),
             "kernel_constraint": ser(constraints, self.kernel_constraint),
             "bias_constraint": ser(constraints, self.bias_constraint),
+            "quantization_config": None,
         }

@@ -80,6 +80,8 @@ class MultiHeadAttention(Layer):
         kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
         activity_regularizer, kernel_constraint, bias_constraint: for the projections.
         seed: int seed of the dropout.
+        use_gate, sliding_window: Keras 3 options lamina does not implement; accepted at
+            their off values (``False``, ``None``), refused otherwise.
 
     Call arguments:
         query: ``(B, T, dim)``; value: ``(B, S, dim)``; key: ``(B, S, dim)`` (``value`` if ``None``).
@@ -96,9 +98,14 @@ class MultiHeadAttention(Layer):
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
                  attention_axes=None, flash_attention=None, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, seed=None, **kwargs):
+                 kernel_constraint=None, bias_constraint=None, seed=None, use_gate=False, sliding_window=None,
+                 **kwargs):
         super().__init__(**kwargs)
         name = type(self).__name__
+        for option, value in (("use_gate", use_gate or None), ("sliding_window", sliding_window)):
+            if value is not None:
+                raise ValueError(f"{name} '{self.name}' in lamina does not support `{option}` yet. "
+                                 f"Received: {option}={value!r}")
         self._num_heads = au.positive_int(num_heads, "num_heads", name)
         self._key_dim = au.positive_int(key_dim, "key_dim", name)
         self._value_dim = au.positive_int(value_dim, "value_dim", name) if value_dim else self._key_dim
@@ -302,6 +309,17 @@ class MultiHeadAttention(Layer):
         """The output carries the query's mask."""
         return mask[0] if isinstance(mask, (list, tuple)) else mask
 
+    @classmethod
+    def from_config(cls, config):
+        """Also reads tf.keras 2 configs, which carry the input shapes to build from."""
+        config = dict(config)
+        shapes = [config.pop(key, None) for key in ("query_shape", "value_shape", "key_shape")]
+        config.pop("softmax_robust_masking", None)  # lamina's masking is the robust one already
+        layer = super().from_config(config)
+        if shapes[0] is not None and shapes[1] is not None:
+            layer.build(*shapes)
+        return layer
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -310,8 +328,10 @@ class MultiHeadAttention(Layer):
             "value_dim": self._value_dim,
             "dropout": self._dropout,
             "use_bias": self._use_bias,
+            "use_gate": False,
             "output_shape": self._output_shape,
             "attention_axes": self._attention_axes,
+            "sliding_window": None,
             "kernel_initializer": _ser(initializers, self._kernel_initializer),
             "bias_initializer": _ser(initializers, self._bias_initializer),
             "kernel_regularizer": _ser(regularizers, self._kernel_regularizer),

@@ -103,10 +103,13 @@ class _SpatialDropout(Dropout):
         shape.insert(channel_axis, inputs.shape[channel_axis])
         return tuple(shape)
 
+    # Keras 3 writes ``rate, seed, name, dtype, data_format`` (1D: no ``data_format``) and its
+    # constructor refuses ``trainable``: the same keys here, so that Keras loads lamina's files.
+    _config_has_trainable = False
+
     def get_config(self):
-        config = super().get_config()
-        del config["noise_shape"]
-        return {**config, "data_format": self.data_format}
+        return {"rate": self.rate, "seed": self.seed, "name": self.name, "dtype": self._dtype_policy.name,
+                "data_format": self.data_format}
 
 
 class SpatialDropout1D(_SpatialDropout):

@@ -258,7 +258,10 @@ def _assert_shapes_compatible(computed, expected, what):
 
 def _check_config_round_trip(layer, inputs, output, call_kwargs, deterministic, rtol, atol):
     config = layer.get_config()
-    assert list(config)[:3] == ["name", "trainable", "dtype"], f"config starts with {list(config)[:3]}"
+    if getattr(type(layer), "_config_has_trainable", True):
+        assert list(config)[:3] == ["name", "trainable", "dtype"], f"config starts with {list(config)[:3]}"
+    else:  # a Keras quirk (SpatialDropout): no `trainable` in the config
+        assert "trainable" not in config and {"name", "dtype"} <= set(config), f"config keys {list(config)}"
     # Configs go to JSON files: they must survive a JSON round trip unchanged in meaning.
     restored = json.loads(json.dumps(config))
     clone = type(layer).from_config(restored)

@@ -290,8 +290,10 @@ def test_attention_dropout_is_seeded_and_training_only():
 
 def test_configs_are_keras():
     config = layers.MultiHeadAttention(num_heads=2, key_dim=3, name="mha").get_config()
+    # Keras 3.15.1's keys, in its order (use_gate and sliding_window at their off values).
     assert list(config) == ["name", "trainable", "dtype", "num_heads", "key_dim", "value_dim", "dropout", "use_bias",
-                            "output_shape", "attention_axes", "kernel_initializer", "bias_initializer",
+                            "use_gate", "output_shape", "attention_axes", "sliding_window", "kernel_initializer",
+                            "bias_initializer",
                             "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint",
                             "bias_constraint", "seed"]
     assert config["value_dim"] == 3 and config["output_shape"] is None and config["attention_axes"] is None

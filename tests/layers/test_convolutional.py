@@ -342,8 +342,9 @@ def test_conv_config_keys_are_keras_3():
     assert config["kernel_size"] == (3, 3) and config["strides"] == (1, 1) and config["padding"] == "valid"
     assert config["data_format"] == "channels_last" and config["activation"] == "linear"
     assert json.loads(json.dumps(config))["kernel_size"] == [3, 3]
-    transpose = layers.Conv2DTranspose(4, 3).get_config()
-    assert list(transpose) == [k for k in CONV_KEYS if k != "groups"]
+    transpose = layers.Conv2DTranspose(4, 3).get_config()  # Keras 3.15.1: output_padding after padding
+    keys = [k for k in CONV_KEYS if k != "groups"]
+    assert list(transpose) == keys[:7] + ["output_padding"] + keys[7:] and transpose["output_padding"] is None
     assert layers.Conv2DTranspose(4, 3, strides=2, output_padding=1).get_config()["output_padding"] == (1, 1)
     assert list(layers.DepthwiseConv2D(3).get_config())[3:] == [
         "depth_multiplier", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation",

@@ -54,9 +54,12 @@ def test_dense_gradients_match_finite_differences():
 def test_dense_config_is_keras_and_json():
     layer = layers.Dense(3, activation="relu", name="hidden")
     config = layer.get_config()
+    # Keras 3.15.1's keys: activity_regularizer only when set (then right after dtype).
     assert list(config) == ["name", "trainable", "dtype", "units", "activation", "use_bias", "kernel_initializer",
-                            "bias_initializer", "kernel_regularizer", "bias_regularizer", "activity_regularizer",
-                            "kernel_constraint", "bias_constraint"]
+                            "bias_initializer", "kernel_regularizer", "bias_regularizer", "kernel_constraint",
+                            "bias_constraint", "quantization_config"]
+    assert list(layers.Dense(3, activity_regularizer="l2").get_config())[:4] == [
+        "name", "trainable", "dtype", "activity_regularizer"]
     assert config["activation"] == "relu" and config["units"] == 3
     assert config["kernel_initializer"]["class_name"] == "GlorotUniform"
     assert config["kernel_initializer"]["module"] == "keras.initializers"
@@ -170,7 +173,7 @@ def test_einsum_dense_config_and_errors():
     config = layers.EinsumDense("ab,bc->ac", 4, name="e").get_config()
     assert list(config)[3:] == ["output_shape", "equation", "activation", "bias_axes", "kernel_initializer",
                                 "bias_initializer", "kernel_regularizer", "bias_regularizer", "activity_regularizer",
-                                "kernel_constraint", "bias_constraint"]
+                                "kernel_constraint", "bias_constraint", "quantization_config"]
     assert config["output_shape"] == (4,)
     with pytest.raises(ValueError, match="Invalid einsum equation 'ab->b'"):
         layers.EinsumDense("ab->b", 4)(np.ones((2, 3), "float32"))
@@ -245,7 +248,7 @@ def test_embedding_keras2_arguments_and_config():
     assert config["batch_input_shape"] == [None, 5]
     assert list(layers.Embedding(4, 3).get_config())[3:] == [
         "input_dim", "output_dim", "embeddings_initializer", "embeddings_regularizer", "activity_regularizer",
-        "embeddings_constraint", "mask_zero"]
+        "embeddings_constraint", "mask_zero", "quantization_config"]
     assert layers.Embedding(4, 3).get_config()["embeddings_initializer"]["class_name"] == "RandomUniform"
     keras2 = {"name": "emb", "trainable": True, "dtype": "float32", "batch_input_shape": [None, None],
               "input_dim": 20, "output_dim": 4, "embeddings_initializer": {
