@@ -54,14 +54,20 @@ def _linear(dense, x, bound_dims):
     """``dense(x)`` for a projection contracting the last ``bound_dims`` axes, as one ``F.linear``
     (the same math as the EinsumDense equation, on torch's fused matmul + bias kernel)."""
     kernel = dense.kernel.value
-    if kernel.dtype != x.dtype:
-        kernel = kernel.to(x.dtype)
-    lead, contracted = x.shape[:x.dim() - bound_dims], kernel.shape[:bound_dims]
+    dtype = x.dtype
+    if kernel.dtype != dtype:
+        kernel = kernel.to(dtype)
     out_shape = kernel.shape[bound_dims:]
     weight = kernel.reshape(-1, out_shape.numel()).t()
-    bias = None if dense.bias is None else dense.bias.value.reshape(-1).to(x.dtype)
-    out = F.linear(x.reshape(*lead, contracted.numel()), weight, bias)
-    return out.view(*lead, *out_shape)
+    bias = None
+    if dense.bias is not None:
+        bias = dense.bias.value.reshape(-1)
+        if bias.dtype != dtype:
+            bias = bias.to(dtype)
+    if bound_dims > 1:  # (B, T, heads, dim) -> (B, T, heads * dim); one bound axis needs no reshape
+        x = x.flatten(-bound_dims)
+    out = F.linear(x, weight, bias)
+    return out.unflatten(-1, out_shape) if len(out_shape) > 1 else out
 
 
 class MultiHeadAttention(Layer):

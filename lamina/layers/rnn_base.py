@@ -205,8 +205,10 @@ class RNN(Layer):
             if all(isinstance(s, int) and s > 0 for s in flatten(self.state_size)) and len(flatten(states)) != expected:
                 raise ValueError(f"Layer '{self.name}' expects {expected} initial state tensor(s). "
                                  f"Received: initial_state with {len(flatten(states))} tensor(s)")
-        flat = [torch.as_tensor(s.value if hasattr(s, "value") else s).to(device=device, dtype=dtype)
-                for s in flatten(states)]
+        flat = flatten(states)
+        if all(isinstance(s, torch.Tensor) and s.dtype == dtype and s.device == device for s in flat):
+            return states  # the common case (zero or given states already in place): nothing to convert
+        flat = [torch.as_tensor(s.value if hasattr(s, "value") else s).to(device=device, dtype=dtype) for s in flat]
         return pack_like(states, flat)
 
     # ---- calling -----------------------------------------------------------------------------------------
@@ -219,11 +221,12 @@ class RNN(Layer):
         if mask is not None:
             mask = mask.to(device=sequences.device, dtype=torch.bool)
         result = self._try_fused(sequences, states, mask, training)
+        # A plain string attribute: set directly, past the Variable/sublayer tracking of __setattr__.
         if result is None:
-            self.last_call_path = "loop"
+            object.__setattr__(self, "last_call_path", "loop")
             result = self._loop(sequences, states, mask, training)
         else:
-            self.last_call_path = "fused"
+            object.__setattr__(self, "last_call_path", "fused")
         last, outputs, states = result
         if self.stateful:
             self.states = pack_like(states, [s.detach() for s in flatten(states)])
