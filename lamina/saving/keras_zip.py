@@ -27,7 +27,7 @@ import h5py
 
 from lamina.saving import assets, compile_state, h5_utils, registry, weights_h5
 from lamina.saving.atomic import atomic_path
-from lamina.saving.errors import FileFormatError
+from lamina.saving.errors import FileFormatError, file_errors
 
 MAX_MEMBER_BYTES = 4 * 1024**3
 MAX_EXPANSION = 100
@@ -140,19 +140,17 @@ def build_model(config, custom_objects=None, safe_mode=True, where="the file"):
     """A fresh model from a serialized config, resolved only through the registry."""
     from lamina.layers.serialization import deserialize
 
-    try:
+    # Any error of a constructor, `from_config` or the graph rebuild means a config lamina cannot use:
+    # it becomes a FileFormatError with the original message (unknown/unsafe names stay DeserializationError).
+    with file_errors(f"deserializing the model config in {where}"):
         with registry.custom_object_scope(custom_objects or {}), registry.safe_mode_scope(safe_mode):
             model = deserialize(config, custom_objects=custom_objects)
-    except ValueError:
-        raise
-    except (TypeError, KeyError, AttributeError, IndexError, RecursionError, RuntimeError, NotImplementedError) as e:
-        raise FileFormatError(f"The model config in {where} could not be deserialized: "
-                              f"{type(e).__name__}: {e}") from e
     from lamina.engine.layer import Layer
 
     if not isinstance(model, Layer):
         raise FileFormatError(f"The config in {where} describes a {type(model).__name__}, not a model.")
-    ensure_built(model, config.get("build_config"))
+    with file_errors(f"building the model of {where} from its build_config"):
+        ensure_built(model, config.get("build_config"))
     return model
 
 
@@ -178,14 +176,14 @@ def load_model(path, custom_objects=None, compile=True, safe_mode=True):
         model = build_model(config, custom_objects, safe_mode, f"'{path}'")
         with open_weights(archive, path) as weights:
             if compile and config.get("compile_config"):
-                compile_state.compile_from_saved(model, config["compile_config"], custom_objects)
-                if "optimizer" in weights:
-                    compile_state.build_optimizer(model)
-            try:
+                with file_errors(f"compiling the model of '{path}' from its compile_config"):
+                    compile_state.compile_from_saved(model, config["compile_config"], custom_objects)
+                    if "optimizer" in weights:
+                        compile_state.build_optimizer(model)
+            with file_errors(f"loading the weights in '{path}' (corrupted)"):
                 weights_h5.load_weights_from_file(model, weights, filename=f"{path}::model.weights.h5")
-            except (OSError, KeyError, RuntimeError) as error:
-                raise FileFormatError(f"The weights in '{path}' are corrupted: {error}") from error
-        assets.read_assets(model, archive, f"'{path}'")
+        with file_errors(f"reading the assets of '{path}'"):
+            assets.read_assets(model, archive, f"'{path}'")
     return model
 
 

@@ -26,7 +26,7 @@ import h5py
 
 from lamina.saving import compile_state, h5_utils, legacy_h5
 from lamina.saving.atomic import atomic_path
-from lamina.saving.errors import FileFormatError
+from lamina.saving.errors import FileFormatError, file_errors
 from lamina.saving.functional_config import keras2_model_config
 
 
@@ -81,7 +81,7 @@ def load_model(path, custom_objects=None, compile=True, safe_mode=True):
     with h5_utils.open_h5(path) as f:
         text = h5_utils.read_str_attr(f, "model_config")
         if text is None:
-            raise ValueError(f"No model config found in the file at {path}. It holds only weights: build the "
+            raise FileFormatError(f"No model config found in the file at {path}. It holds only weights: build the "
                              "model in code and call `model.load_weights(path)`.")
         config = _json(text, "model_config", path)
         if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
@@ -90,16 +90,18 @@ def load_model(path, custom_objects=None, compile=True, safe_mode=True):
         weights = h5_utils.child(f, "model_weights", h5py.Group)
         if weights is None:
             raise FileFormatError(f"'{path}' has a model config but no 'model_weights' group.")
-        legacy_h5.load_weights_from_group(weights, model)
+        with file_errors(f"loading the weights in '{path}' (corrupted)"):
+            legacy_h5.load_weights_from_group(weights, model)
         training = h5_utils.read_str_attr(f, "training_config")
         if compile and training is not None:
             config = _json(training, "training_config", path)
             if not isinstance(config, dict):
                 raise FileFormatError(f"'training_config' in '{path}' is not a JSON object.")
-            compile_state.compile_from_training_config(model, config, custom_objects)
-            group = h5_utils.child(f, "optimizer_weights", h5py.Group)
-            if group is not None:
-                _load_optimizer(group, model)
+            with file_errors(f"compiling the model of '{path}' from its training_config"):
+                compile_state.compile_from_training_config(model, config, custom_objects)
+                group = h5_utils.child(f, "optimizer_weights", h5py.Group)
+                if group is not None:
+                    _load_optimizer(group, model)
     return model
 
 
