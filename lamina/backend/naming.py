@@ -18,6 +18,16 @@ def to_snake_case(name):
     return name.lower()
 
 
+def class_snake_name(cls):
+    """The snake_case key of a class in default names and weight files.
+
+    A class may declare ``_keras_python_name`` (not inherited) when Keras's class behind the
+    same export has another Python name: Keras's ``GroupQueryAttention`` is the class
+    ``GroupedQueryAttention``, so its layers are named ``grouped_query_attention``.
+    """
+    return to_snake_case(cls.__dict__.get("_keras_python_name") or cls.__name__)
+
+
 def unique_name(prefix):
     """``prefix`` the first time, then ``prefix_1``, ``prefix_2``, ... within this process."""
     count = _NAME_COUNTS[prefix]

@@ -136,7 +136,11 @@ class Functional(Model):
             if in_id is not None:
                 outputs = layer(values[in_id])
             else:
-                outputs = layer(*_fill(args, values), **_fill(kwargs, values))
+                call_kwargs = _fill(kwargs, values)
+                if training is not None and "training" in call_kwargs:
+                    # As Keras 3: the model's own training flag wins over one recorded in the graph.
+                    call_kwargs["training"] = training
+                outputs = layer(*_fill(args, values), **call_kwargs)
             if len(out_ids) == 1:
                 values[out_ids[0]] = outputs
             else:

@@ -31,7 +31,7 @@ import torch
 
 from lamina.backend import config
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
-from lamina.backend.naming import to_snake_case, unique_name
+from lamina.backend.naming import class_snake_name, unique_name
 from lamina.backend.variable import Variable
 from lamina.engine.call_context import CONTEXT, clear_call_losses
 from lamina.engine.input_spec import assert_input_compatibility
@@ -98,7 +98,7 @@ class Layer(TrackingMixin, NodeAccessMixin, torch.nn.Module):
             if "/" in name:
                 raise ValueError(f"Layer names cannot contain '/'. Received: name={name!r}")
         # Named at construction, as in Keras (numbering follows creation order even for unused layers).
-        self._name = name if name is not None else unique_name(to_snake_case(type(self).__name__))
+        self._name = name if name is not None else unique_name(class_snake_name(type(self)))
         self.trainable = trainable
         self._dtype_policy = _policy(dtype)
         if activity_regularizer is not None:
@@ -135,7 +135,7 @@ class Layer(TrackingMixin, NodeAccessMixin, torch.nn.Module):
     @property
     def name(self):
         if self._name is None:
-            self._name = unique_name(to_snake_case(type(self).__name__))
+            self._name = unique_name(class_snake_name(type(self)))
         return self._name
 
     @name.setter

@@ -22,6 +22,14 @@ def positive_int(value, name, layer):
     raise ValueError(f"The `{name}` argument of {layer} must be a positive integer. Received: {name}={value!r}")
 
 
+def refuse_keras3_extras(layer, use_gate, sliding_window):
+    """Keras 3.15's gated and sliding-window attention: accepted at their off values only."""
+    for option, value in (("use_gate", use_gate or None), ("sliding_window", sliding_window)):
+        if value is not None:
+            raise ValueError(f"{type(layer).__name__} '{layer.name}' in lamina does not support `{option}` yet. "
+                             f"Received: {option}={value!r}")
+
+
 def check_rate(value, name, layer):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
         raise ValueError(f"The `{name}` argument of {layer} must be a float in [0, 1). Received: {name}={value!r}")

@@ -31,7 +31,7 @@ from lamina.layers.conv_base import (
     set_window_args,
     standardize_tuple,
 )
-from lamina.layers.core import drop_unsupported
+from lamina.layers.core import drop_tf_keras_extras
 from lamina.ops.conv import _transpose_crop, conv_transpose_output_length
 
 _CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
@@ -57,7 +57,8 @@ class BaseConvTranspose(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         layer = type(self).__name__
-        super().__init__(activity_regularizer=activity_regularizer, **drop_unsupported(kwargs, layer, ()))
+        super().__init__(activity_regularizer=activity_regularizer,
+                         **drop_tf_keras_extras(kwargs, layer, fixed={"groups": 1}))
         self.filters = positive(filters, "filters", layer)
         set_window_args(self, kernel_size, strides, dilation_rate, padding)
         self.output_padding = None

@@ -46,6 +46,21 @@ def drop_unsupported(kwargs, layer, names=("lora_rank", "lora_alpha", "quantizat
     return kwargs
 
 
+def drop_tf_keras_extras(kwargs, layer, fixed=None, ignored=()):
+    """Removes arguments tf.keras 2 writes into a layer's config that the Keras 3 layer does not have.
+
+    ``fixed`` maps a name to the one value lamina's computation means (``groups=1`` for
+    transposed and depthwise convolutions); any other value is refused. ``ignored`` names
+    arguments tf.keras 2 writes but never uses (SeparableConv's ``kernel_initializer``).
+    """
+    for name, allowed in (fixed or {}).items():
+        if name in kwargs and kwargs.pop(name) != allowed:
+            raise ValueError(f"{layer} in lamina supports only `{name}={allowed!r}` (a tf.keras 2 argument).")
+    for name in ignored:
+        kwargs.pop(name, None)
+    return kwargs
+
+
 def _serialize(module, obj):
     return None if obj is None else module.serialize(obj)
 

@@ -40,6 +40,8 @@ class GroupQueryAttention(Layer):
         kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
         activity_regularizer, kernel_constraint, bias_constraint: for the projections.
         seed: int seed of the dropout.
+        use_gate, sliding_window: Keras 3 options lamina does not implement; accepted at
+            their off values (``False``, ``None``), refused otherwise.
 
     Call arguments: as `MultiHeadAttention` (``query``, ``value``, ``key``, masks,
     ``attention_mask``, ``return_attention_scores``, ``training``, ``use_causal_mask``);
@@ -47,13 +49,15 @@ class GroupQueryAttention(Layer):
     """
 
     supports_masking = True
+    _keras_python_name = "GroupedQueryAttention"  # Keras's class: names ``grouped_query_attention``
 
     def __init__(self, head_dim, num_query_heads, num_key_value_heads, dropout=0.0, use_bias=True,
                  flash_attention=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, seed=None, **kwargs):
+                 bias_constraint=None, seed=None, use_gate=False, sliding_window=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         name = type(self).__name__
+        au.refuse_keras3_extras(self, use_gate, sliding_window)
         self.head_dim = au.positive_int(head_dim, "head_dim", name)
         self.num_query_heads = au.positive_int(num_query_heads, "num_query_heads", name)
         self.num_key_value_heads = au.positive_int(num_key_value_heads, "num_key_value_heads", name)
@@ -201,6 +205,8 @@ class GroupQueryAttention(Layer):
             "num_query_heads": self.num_query_heads,
             "num_key_value_heads": self.num_key_value_heads,
             "use_bias": self.use_bias,
+            "use_gate": False,
+            "sliding_window": None,
             "dropout": self.dropout,
             "kernel_initializer": _ser(initializers, self.kernel_initializer),
             "bias_initializer": _ser(initializers, self.bias_initializer),

@@ -108,10 +108,7 @@ class MultiHeadAttention(Layer):
                  **kwargs):
         super().__init__(**kwargs)
         name = type(self).__name__
-        for option, value in (("use_gate", use_gate or None), ("sliding_window", sliding_window)):
-            if value is not None:
-                raise ValueError(f"{name} '{self.name}' in lamina does not support `{option}` yet. "
-                                 f"Received: {option}={value!r}")
+        au.refuse_keras3_extras(self, use_gate, sliding_window)
         self._num_heads = au.positive_int(num_heads, "num_heads", name)
         self._key_dim = au.positive_int(key_dim, "key_dim", name)
         self._value_dim = au.positive_int(value_dim, "value_dim", name) if value_dim else self._key_dim

@@ -123,8 +123,14 @@ def affine_transform(images, matrices, interpolation="bilinear", fill_mode="refl
 class _RandomImageLayer(ImageLayer):
     """Seeded random stream, ``training`` handling and layout conversion for the augmentation layers."""
 
-    def __init__(self, seed=None, data_format=None, **kwargs):
+    # tf.keras 2 writes its random-generator choice; it has no meaning on torch and is not written back.
+    _RNG_TYPES = (None, "stateful", "stateless", "legacy_stateful")
+
+    def __init__(self, seed=None, data_format=None, rng_type=None, **kwargs):
         super().__init__(**kwargs)
+        if rng_type not in self._RNG_TYPES:
+            raise ValueError(f"{type(self).__name__} '{self.name}': `rng_type` must be one of {self._RNG_TYPES}. "
+                             f"Received: rng_type={rng_type!r}")
         self.seed = seed
         self.seed_generator = _seed_generator(seed, type(self).__name__)
         self.data_format = standardize_data_format(data_format)

@@ -28,7 +28,7 @@ from lamina.layers.conv_base import (
     set_output_args,
     set_window_args,
 )
-from lamina.layers.core import drop_unsupported
+from lamina.layers.core import drop_tf_keras_extras
 
 
 class _DepthwiseBase(Layer):
@@ -88,7 +88,7 @@ class _DepthwiseConv(_DepthwiseBase):
                  bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, depthwise_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer,
-                         **drop_unsupported(kwargs, type(self).__name__, ()))
+                         **drop_tf_keras_extras(kwargs, type(self).__name__, fixed={"groups": 1}))
         self._init_common(kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier, activation,
                           use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer,
                           depthwise_constraint, bias_constraint)
@@ -137,7 +137,8 @@ class _SeparableConv(_DepthwiseBase):
                  pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer,
-                         **drop_unsupported(kwargs, type(self).__name__, ()))
+                         **drop_tf_keras_extras(kwargs, type(self).__name__, fixed={"groups": 1}, ignored=(
+                             "kernel_initializer", "kernel_regularizer", "kernel_constraint")))
         self.filters = positive(filters, "filters", type(self).__name__)
         self._init_common(kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier, activation,
                           use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer,

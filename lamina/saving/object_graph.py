@@ -18,7 +18,7 @@ containers key their elements by snake_case class name, made unique with
 
 import functools
 
-from lamina.backend.naming import to_snake_case
+from lamina.backend.naming import class_snake_name
 
 
 def _is_layer(obj):
@@ -88,6 +88,16 @@ def _children(obj):
         if registered_by_tracking or id(module) in graph_layers:
             continue
         candidates.setdefault(name, module)
+    # Keras walks ``dir()``, so a public property returning a sublayer (MultiHeadAttention's
+    # ``query_dense``) names it before its private attribute does.
+    for name in dir(type(obj)):
+        if isinstance(getattr(type(obj), name, None), property) and name not in skip and not name.startswith("_"):
+            try:
+                value = getattr(obj, name)
+            except Exception:  # a property that needs state the object does not have yet
+                continue
+            if _is_layer(value):
+                candidates.setdefault(name, value)
     for name in sorted(candidates, key=lambda n: (n.startswith("_"), n)):
         if name.startswith("__") or name in skip:
             continue
@@ -123,7 +133,7 @@ def walk(model):
         items = container.values() if isinstance(container, dict) else container
         for item in items:
             if _is_layer(item) or _is_optimizer(item):
-                key = to_snake_case(type(item).__name__)
+                key = class_snake_name(type(item))
             elif isinstance(item, (list, tuple, dict)) and depth < 4:
                 key = "container"
             else:

@@ -264,3 +264,15 @@ def test_building_a_built_subclassed_model_again_keeps_its_weights():
     assert len(model.weights) == 3
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_model_training_flag_overrides_one_recorded_in_the_graph():
+    # Keras 3: `Dropout(...)(x, training=True)` in a functional graph drops when the model is
+    # called without a flag, but predict (training=False) and fit (training=True) decide.
+    inputs = lamina.Input((64,))
+    outputs = lamina.layers.Dropout(0.5, seed=1)(inputs, training=True)
+    model = lamina.Model(inputs, outputs)
+    x = np.ones((4, 64), "float32")
+    assert (model(x).detach().numpy() == 0).any()
+    np.testing.assert_array_equal(model.predict(x, verbose=0), x)
+    np.testing.assert_array_equal(model(x, training=False).detach().numpy(), x)

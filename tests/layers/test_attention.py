@@ -299,7 +299,8 @@ def test_configs_are_keras():
     assert config["value_dim"] == 3 and config["output_shape"] is None and config["attention_axes"] is None
     assert json.loads(json.dumps(config))["kernel_initializer"]["class_name"] == "GlorotUniform"
     gqa = layers.GroupQueryAttention(2, 4, 2).get_config()
-    assert list(gqa)[3:] == ["head_dim", "num_query_heads", "num_key_value_heads", "use_bias", "dropout",
+    assert list(gqa)[3:] == ["head_dim", "num_query_heads", "num_key_value_heads", "use_bias", "use_gate",
+                             "sliding_window", "dropout",
                              "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
                              "activity_regularizer", "kernel_constraint", "bias_constraint", "seed"]
     assert list(layers.Attention().get_config())[3:] == ["use_scale", "score_mode", "dropout"]
