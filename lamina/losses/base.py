@@ -116,21 +116,31 @@ def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
     return x1, x2
 
 
+def expand_sample_weight(weights, like):
+    """Per-sample weights (shape ``like.shape[:k]``) reshaped to broadcast over ``like``'s trailing axes.
+
+    Weights of shape ``(batch,)`` on per-timestep values ``(batch, time)`` weigh each sample's row (as
+    tf.keras 2 did), also where ``batch == time`` and plain broadcasting would weigh the columns. Keras 3
+    raises on these shapes (or, for ``batch == time``, weighs the columns). Other shapes are returned as
+    they are.
+    """
+    rank = weights.dim()
+    if 0 < rank < like.dim() and like.shape[:rank] == weights.shape:
+        return weights.reshape(tuple(weights.shape) + (1,) * (like.dim() - rank))
+    return weights
+
+
 def _multiply(values, weights, loss):
+    weights = expand_sample_weight(weights, values)
     try:
         torch.broadcast_shapes(values.shape, weights.shape)
     except RuntimeError:
-        rank = weights.dim()
-        if 0 < rank < values.dim() and values.shape[:rank] == weights.shape:
-            # tf.keras 2 expanded per-sample weights over the trailing loss axes; Keras 3 raises here.
-            weights = weights.reshape(tuple(weights.shape) + (1,) * (values.dim() - rank))
-        else:
-            raise ValueError(
-                f"Loss '{loss}': `sample_weight` of shape {tuple(weights.shape)} does not broadcast to the "
-                f"per-sample loss of shape {tuple(values.shape)}. Pass one weight per sample (shape "
-                f"{tuple(values.shape[:1])}) or per loss element. Received: "
-                f"sample_weight.shape={tuple(weights.shape)}"
-            ) from None
+        raise ValueError(
+            f"Loss '{loss}': `sample_weight` of shape {tuple(weights.shape)} does not broadcast to the "
+            f"per-sample loss of shape {tuple(values.shape)}. Pass one weight per sample (shape "
+            f"{tuple(values.shape[:1])}) or per loss element. Received: "
+            f"sample_weight.shape={tuple(weights.shape)}"
+        ) from None
     return values * weights
 
 
@@ -160,7 +170,7 @@ def apply_mask(sample_weight, mask, dtype, reduction):
     if sample_weight is None:
         return mask
     mask, sample_weight = squeeze_or_expand_to_same_rank(mask, sample_weight.to(dtype))
-    return sample_weight * mask
+    return expand_sample_weight(sample_weight, mask) * mask
 
 
 def reduce_weighted_values(values, sample_weight=None, mask=None, reduction="sum_over_batch_size", loss="loss"):
@@ -209,6 +219,10 @@ class Loss:
             a name or a `DTypePolicy` (its compute dtype is used).
     """
 
+    # Losses of integer class indices (sparse categorical crossentropy) keep integer `y_true` tensors as they
+    # are, where Keras casts them to the loss dtype and back.
+    _integer_labels = False
+
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         if name is not None and not isinstance(name, str):
             raise TypeError(f"The name of a loss must be a string. Received: name={name!r}")
@@ -232,7 +246,11 @@ class Loss:
         """The reduced loss of ``y_pred`` against ``y_true``, weighted by ``sample_weight``."""
         in_mask = getattr(y_pred, "_keras_mask", None)
         y_pred = _convert(y_pred, self._torch_dtype, "y_pred", self.name)
-        y_true = _convert(y_true, self._torch_dtype, "y_true", self.name).to(y_pred.device)
+        if self._integer_labels and isinstance(y_true, torch.Tensor) and not y_true.is_floating_point() \
+                and y_true.dtype != torch.bool:
+            y_true = y_true.to(y_pred.device)  # class indices: a cast to float and back would change nothing
+        else:
+            y_true = _convert(y_true, self._torch_dtype, "y_true", self.name).to(y_pred.device)
         losses = self.call(y_true, y_pred)
         out_mask = getattr(losses, "_keras_mask", None)
         if in_mask is not None and out_mask is not None:

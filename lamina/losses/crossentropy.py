@@ -191,12 +191,22 @@ def _sparse_targets(y_true, y_pred, axis, fn_name):
 
 
 def _check_label_range(labels, num_classes, fn_name):
-    # Only on CPU: the check costs nothing there, while on an accelerator it would wait for the device.
-    if labels.device.type == "cpu" and labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
+    if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(
             f"Loss '{fn_name}' received a label outside the valid range [0, {num_classes}) of class indices. "
             f"Received: y_true with values in [{int(labels.min())}, {int(labels.max())}]"
-        )
+        ) from None
+
+
+def _gather_labels(log_prob, labels, fn_name):
+    """``log_prob[..., label]`` per entry. An out-of-range label on the CPU makes torch's gather raise, and
+    that error becomes a clear `ValueError`: no range check (two reductions and two host syncs) per batch.
+    On an accelerator torch's own device-side check applies."""
+    try:
+        return torch.gather(log_prob, -1, labels.unsqueeze(-1)).squeeze(-1)
+    except RuntimeError:
+        _check_label_range(labels, log_prob.shape[-1], fn_name)
+        raise
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
@@ -227,11 +237,10 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     if ignore_class is not None:
         valid = y_true != ignore_class
         labels = torch.where(valid, labels, torch.zeros_like(labels))
-    _check_label_range(labels, output.shape[-1], fn_name)
     if not from_logits:
         output = torch.log(_clip(output))
     log_prob = F.log_softmax(output, dim=-1)
-    result = -torch.gather(log_prob, -1, labels.unsqueeze(-1)).squeeze(-1)
+    result = -_gather_labels(log_prob, labels, fn_name)
     if valid is not None:
         result = torch.where(valid, result, torch.zeros_like(result))
         result._keras_mask = valid
@@ -385,6 +394,8 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
     >>> round(float(scce([1, -1], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]])), 4)
     0.0513
     """
+
+    _integer_labels = True
 
     def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
                  name="sparse_categorical_crossentropy", dtype=None, axis=-1):

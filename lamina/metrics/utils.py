@@ -18,6 +18,7 @@ import torch
 from lamina.backend import config
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.backend.variable import Variable
+from lamina.losses.base import expand_sample_weight
 from lamina.losses.base import squeeze_or_expand_to_same_rank as squeeze_or_expand_to_same_rank
 
 
@@ -65,7 +66,7 @@ def apply_mask(sample_weight, mask, dtype, reduction="sum"):
         return mask
     sample_weight = convert(sample_weight, dtype, mask.device)
     mask, sample_weight = squeeze_or_expand_to_same_rank(mask, sample_weight)
-    return sample_weight * mask
+    return expand_sample_weight(sample_weight, mask) * mask
 
 
 def divide_no_nan(numerator, denominator):

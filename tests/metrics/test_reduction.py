@@ -174,3 +174,34 @@ def test_state_follows_input_device_on_meta():
     m = metrics.Sum()
     m.update_state(torch.ones(3, device="meta"))
     assert m.total.value.device.type == "meta"
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 2), (4, 4, 2)], ids=["b3_t5", "b4_t4"])
+def test_masked_sequence_metric_with_per_sample_weights(shape):
+    # Per-sample weights (batch,) on a masked (batch, time) metric weigh each sample's row, also where
+    # batch == time; masked timesteps are left out of both the total and the count.
+    rng = np.random.default_rng(11)
+    t, p = rng.normal(size=shape).astype(np.float32), rng.normal(size=shape).astype(np.float32)
+    mask = rng.uniform(size=shape[:2]) > 0.3
+    sw = rng.uniform(0.2, 2.0, size=shape[0])
+    pred = torch.from_numpy(p)
+    pred._keras_mask = torch.from_numpy(mask)
+    values = np.abs(t - p).mean(-1)
+    weights = sw[:, None] * mask
+    m = metrics.MeanAbsoluteError()
+    m.update_state(t, pred, sample_weight=sw)
+    assert float(m.result()) == pytest.approx(np.sum(values * weights) / np.sum(weights), rel=1e-5)
+    m = metrics.MeanAbsoluteError()
+    m.update_state(t, pred)
+    assert float(m.result()) == pytest.approx(values[mask].mean(), rel=1e-5)
+
+
+def test_mean_result_is_zero_before_updates_and_after_zero_weights():
+    m = metrics.Mean()
+    assert float(m.result()) == 0.0
+    m.update_state(torch.tensor(3.0), sample_weight=0)  # the scalar fast path
+    m.update_state([1.0, 2.0], sample_weight=[0.0, 0.0])
+    assert float(m.result()) == 0.0 and not torch.isnan(m.result())
+    m.update_state(torch.tensor(3.0), sample_weight=4)
+    m.update_state([1.0, 2.0], sample_weight=[1.0, 3.0])
+    assert float(m.result()) == pytest.approx((3.0 * 4 + 1.0 + 6.0) / 8)
