@@ -53,6 +53,18 @@ def reduce_to_samplewise_values(values, sample_weight, reduce_fn, dtype, metric_
     return _reduce(values, reduce_fn, 1), sample_weight
 
 
+def _add(variable, delta):
+    """Adds ``delta`` to a metric state in one in-place kernel when it already matches the state
+    (a Python number, or a tensor of the state's shape, dtype and device); else `Variable.assign_add`."""
+    value = variable.value
+    if isinstance(delta, (int, float)) or (isinstance(delta, torch.Tensor) and delta.shape == value.shape
+                                           and delta.dtype == value.dtype and delta.device == value.device):
+        with torch.no_grad():
+            value.add_(delta)
+    else:
+        variable.assign_add(delta)
+
+
 class Reduce(Metric):
     """Accumulates a weighted reduction of the values it is given.
 
@@ -81,7 +93,14 @@ class Reduce(Metric):
         if mask is not None:
             values._keras_mask = mask
         if self.reduction == "weighted_mean" and values.dim() == 0 and isinstance(sample_weight, (int, float)):
-            # Fast path for a scalar (such as a batch loss) with a Python number weight.
+            # Fast path for a scalar (such as a batch loss) with a Python number weight: two in-place adds
+            # on the state (fit and evaluate call it once per batch for the loss tracker).
+            total, count = self.total.value, self.count.value
+            if values.device == total.device:
+                with torch.no_grad():
+                    total.add_(values.detach(), alpha=sample_weight)
+                    count.add_(float(sample_weight))
+                return
             self.total.assign_add(values * sample_weight)
             self.count.assign_add(float(sample_weight))
             return
@@ -90,7 +109,7 @@ class Reduce(Metric):
         reduce_fn = torch.mean if self.reduction == "weighted_mean" else torch.sum
         size = values.numel()
         values, sample_weight = reduce_to_samplewise_values(values, sample_weight, reduce_fn, self.dtype, self.name)
-        self.total.assign_add(values.sum())
+        _add(self.total, values.sum())
         if self.reduction == "sum":
             return
         if self.reduction == "sum_over_batch_size":
@@ -99,13 +118,14 @@ class Reduce(Metric):
             count = sample_weight.sum()
         else:
             count = float(values.shape[0]) if values.dim() >= 1 else 1.0
-        self.count.assign_add(count)
+        _add(self.count, count)
 
     def result(self):
         if self.reduction == "sum":
             return self.total.value.clone()
         total, count = self.total.value, self.count.value
-        return torch.where(count == 0, torch.zeros_like(total), total / torch.where(count == 0, 1, count))
+        # divide_no_nan in three kernels (the quotient at count == 0 is discarded, and no gradient flows here)
+        return torch.where(count == 0, 0.0, total / count)
 
     def get_config(self):
         return {**super().get_config(), "reduction": self.reduction}

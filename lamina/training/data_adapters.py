@@ -2,7 +2,8 @@
 
 Arrays and tensors (also lists/dicts of them and pandas objects) are moved to the
 device once, shuffled once per epoch with one gather, and cut into whole batches by
-slicing (never per-sample collation); the last partial batch is kept. Generators,
+slicing (never per-sample collation); the last partial batch is kept. A
+`torch.utils.data.TensorDataset` is sliced the same way. Generators, other
 `torch.utils.data` datasets/loaders and `lamina.utils.PyDataset` are iterated as given.
 """
 
@@ -179,8 +180,17 @@ def get_data_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None,
     """Picks the adapter for ``x`` (and checks that ``y`` is allowed with it)."""
     import inspect
 
+    if isinstance(x, torch.utils.data.TensorDataset) and 1 <= len(x.tensors) <= 3:
+        # Its samples are rows of whole tensors: slice batches from them instead of letting a DataLoader
+        # fetch and collate sample by sample (the tensors are (x,), (x, y) or (x, y, sample_weight)).
+        _no_targets(y, sample_weight, "a torch Dataset")
+        parts = list(x.tensors) + [None] * (3 - len(x.tensors))
+        return ArrayDataAdapter(parts[0], parts[1], parts[2], batch_size=batch_size or 32, shuffle=shuffle,
+                                steps=steps)
     if isinstance(x, torch.utils.data.Dataset) and not isinstance(x, torch.utils.data.IterableDataset) \
             and not hasattr(x, "_lamina_py_dataset"):
+        # A map-style dataset: a DataLoader fetches its samples one index at a time (or in one call when the
+        # dataset defines torch's `__getitems__`) and collates them into a batch.
         _no_targets(y, sample_weight, "a torch Dataset")
         loader = torch.utils.data.DataLoader(x, batch_size=batch_size or 32, shuffle=bool(shuffle))
         return IterableDataAdapter(loader, steps=steps)

@@ -119,7 +119,8 @@ def fit_loop(model, x, y, batch_size, epochs, verbose, callbacks, validation_spl
     callbacks = _callbacks(model, callbacks, verbose, epochs, train_data.num_batches, add_history=True,
                            do_validation=val_data is not None)
     needs_batch_logs = callbacks.needs_batch_logs("train")
-    train_step = model._step_function("train")
+    train_step, deferred = _loop_step(model, "train")
+    per_execution = _steps_per_execution(model)
     model.stop_training = False
     callbacks.on_train_begin()
     if distribution is not None:  # after a restore by a callback: every process starts from process 0's weights
@@ -130,17 +131,24 @@ def fit_loop(model, x, y, batch_size, epochs, verbose, callbacks, validation_spl
         model.reset_metrics()
         callbacks.on_epoch_begin(epoch)
         logs = {}
-        batches = enumerate(train_data)
+        batches, first_step = iter(train_data), 0
         if skip_steps:  # resuming inside this epoch: replay its data order, skip the finished steps
-            batches, skip_steps = itertools.islice(batches, skip_steps, None), 0
-        for step, batch in batches:
+            batches, first_step, skip_steps = itertools.islice(batches, skip_steps, None), skip_steps, 0
+        ran = False
+        for begin, execution in _executions(batches, per_execution, first_step):
             if needs_batch_logs:
-                callbacks.on_train_batch_begin(step)
-            logs = train_step(batch)
+                callbacks.on_train_batch_begin(begin)
+            end = begin - 1
+            for batch in execution:
+                logs = train_step(batch)
+                end += 1
+            ran = True
             if needs_batch_logs:
-                callbacks.on_train_batch_end(step, logs)
+                callbacks.on_train_batch_end(end, _execution_logs(model, logs, deferred))
             if model.stop_training:
                 break
+        if deferred and ran:
+            logs = model.get_metrics_result()
         if distribution is not None:  # global loss and metrics (one all-reduce of their states per epoch)
             logs = distribution.sync_metrics(model, logs)
         epoch_logs = logs_to_python(logs)
@@ -153,7 +161,7 @@ def fit_loop(model, x, y, batch_size, epochs, verbose, callbacks, validation_spl
         if model.stop_training:
             break
     callbacks.on_train_end(epoch_logs)
-    return model.history if getattr(model, "history", None) is not None else _history_of(callbacks)
+    return _history_of(callbacks)  # this fit's History (model.history is a previous one when no epoch ran)
 
 
 def _resume_point(model, initial_epoch):
@@ -192,18 +200,77 @@ def _unpack_validation(validation_data):
     return validation_data, None, None
 
 
+def _steps_per_execution(model):
+    return int(getattr(model, "steps_per_execution", 1))
+
+
+def _executions(batches, size, first_step=0):
+    """Groups the batches into executions of ``size`` steps: yields ``(index of the first step, batches)``.
+
+    The batches of an execution are produced lazily; the last execution of an epoch may be shorter.
+    """
+    iterator = iter(batches)
+    step = first_step
+    for first in iterator:
+        yield step, itertools.chain((first,), itertools.islice(iterator, size - 1)) if size > 1 else (first,)
+        step += size
+
+
+def _uses_default_steps(model, kind):
+    cls = type(model)
+    from lamina.training.trainer import Trainer
+
+    return (getattr(cls, f"{kind}_step") is getattr(Trainer, f"{kind}_step")
+            and cls.compute_metrics is Trainer.compute_metrics
+            and cls.get_metrics_result is Trainer.get_metrics_result)
+
+
+def _loop_step(model, kind):
+    """The step a loop runs, and whether it defers the metric results.
+
+    With the default steps the results (a few kernels per metric) are not computed per batch: the loop
+    asks `get_metrics_result()` when it needs the logs (for batch callbacks, at the end of an execution
+    or an epoch), as Keras does at the end of a loop. The flag is set only while the step runs, so a
+    callback calling `test_on_batch` or `evaluate` gets its own logs.
+    """
+    step = model._step_function(kind)
+    if not _uses_default_steps(model, kind):
+        return step, False
+
+    def deferred_step(batch):
+        object.__setattr__(model, "_defer_metric_results", True)
+        try:
+            return step(batch)
+        finally:
+            object.__setattr__(model, "_defer_metric_results", False)
+
+    return deferred_step, True
+
+
+def _execution_logs(model, logs, deferred):
+    return model.get_metrics_result() if deferred else logs
+
+
 def _run_evaluation(model, adapter, callbacks, distribution=None):
-    test_step = model._step_function("test")
+    test_step, deferred = _loop_step(model, "test")
+    per_execution = _steps_per_execution(model)
     model.reset_metrics()
     logs = {}
+    ran = False
     needs_batch_logs = callbacks is not None and callbacks.needs_batch_logs("test")
     with torch.no_grad():
-        for step, batch in enumerate(adapter):
+        for begin, execution in _executions(adapter, per_execution):
             if needs_batch_logs:
-                callbacks.on_test_batch_begin(step)
-            logs = test_step(batch)
+                callbacks.on_test_batch_begin(begin)
+            end = begin - 1
+            for batch in execution:
+                logs = test_step(batch)
+                end += 1
+            ran = True
             if needs_batch_logs:
-                callbacks.on_test_batch_end(step, logs)
+                callbacks.on_test_batch_end(end, _execution_logs(model, logs, deferred))
+    if deferred and ran:
+        logs = model.get_metrics_result()
     if distribution is not None:
         logs = distribution.sync_metrics(model, logs)
     return logs_to_python(logs)
@@ -237,23 +304,38 @@ def predict_loop(model, x, batch_size, verbose, steps, callbacks):
         verbose = 0
     callbacks = _callbacks(model, callbacks, int(verbose), 1, adapter.num_batches, add_history=False)
     predict_step = model._step_function("predict")
+    per_execution = _steps_per_execution(model) if model.compiled else 1
     needs_batch_logs = callbacks.needs_batch_logs("predict")
     callbacks.on_predict_begin()
     outputs = []
     with torch.no_grad():
-        for step, batch in enumerate(adapter):
+        for begin, execution in _executions(adapter, per_execution):
             if needs_batch_logs:
-                callbacks.on_predict_batch_begin(step)
-            out = predict_step(batch)
-            outputs.append(out)
-            if needs_batch_logs:
-                callbacks.on_predict_batch_end(step, {"outputs": out})
+                callbacks.on_predict_batch_begin(begin)
+            count = 0
+            for batch in execution:
+                outputs.append(predict_step(batch))
+                count += 1
+            if needs_batch_logs:  # the outputs of every batch of the execution, concatenated
+                out = outputs[-1] if count == 1 else _concatenate_tensors(outputs[-count:])
+                callbacks.on_predict_batch_end(begin + count - 1, {"outputs": out})
     callbacks.on_predict_end()
     if not outputs:
         raise ValueError("Unexpected result of `predict_function` (empty batch_outputs): the input is empty.")
     if distribution is not None:  # every process's rows, back in the global order
         return distribution.gather_predictions(_concatenate(outputs), adapter)
     return _concatenate(outputs)
+
+
+def _concatenate_tensors(batches):
+    first = batches[0]
+    if isinstance(first, torch.Tensor):
+        return torch.cat(batches)
+    if isinstance(first, (list, tuple)):
+        return type(first)(_concatenate_tensors([b[i] for b in batches]) for i in range(len(first)))
+    if isinstance(first, dict):
+        return {k: _concatenate_tensors([b[k] for b in batches]) for k in first}
+    return batches[-1]
 
 
 def _concatenate(batches):

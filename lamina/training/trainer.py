@@ -23,6 +23,9 @@ class Trainer:
     # The active `lamina.distribute` distribution (None: single process); set by compile and by the loops.
     _distribution = None
     _distribution_scope = None
+    # Set by the fit/evaluate loops while the default steps run without batch-level callbacks (see
+    # `compute_metrics`).
+    _defer_metric_results = False
 
     # ---- compile -------------------------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
@@ -37,7 +40,12 @@ class Trainer:
                 a list per output, or a dict by output name.
             weighted_metrics: metrics that take ``sample_weight``/``class_weight`` into account.
             run_eagerly: never compile the steps with torch.compile.
-            steps_per_execution: batches processed between two callback calls.
+            steps_per_execution: how many batches one execution runs. Batch-level callbacks are called once
+                per execution, ``on_*_batch_begin`` with the index of its first batch and ``on_*_batch_end``
+                with the index of its last batch and the logs after it (the last execution of an epoch may be
+                shorter), and ``stop_training`` is checked between executions, as in Keras. On torch the
+                batches of an execution run one after another in eager Python (or each through the compiled
+                step); what an execution saves is the per-batch work of callbacks and logs.
             jit_compile: ``True`` compiles the steps with `torch.compile`; ``'auto'`` compiles on CUDA when every
                 layer can be compiled without graph breaks, and runs eagerly on the CPU.
         """
@@ -56,6 +64,10 @@ class Trainer:
         self._loss_tracker = metrics_module.Mean(name="loss")
         self._output_loss_trackers = None
         self.run_eagerly = bool(run_eagerly)
+        if isinstance(steps_per_execution, bool) or int(steps_per_execution) != steps_per_execution \
+                or steps_per_execution < 1:
+            raise ValueError("`steps_per_execution` must be a positive integer. "
+                             f"Received: steps_per_execution={steps_per_execution!r}")
         self.steps_per_execution = int(steps_per_execution)
         self.jit_compile = False if run_eagerly else (jit_compile if jit_compile == "auto" else bool(jit_compile))
         self._compiled_steps = {}
@@ -131,6 +143,11 @@ class Trainer:
             if not self._compile_metrics.built:
                 self._compile_metrics.build(self, y, y_pred)
             self._compile_metrics.update_state(y, y_pred, sample_weight)
+        if self._defer_metric_results:
+            # Inside fit/evaluate with the default steps and no callback reading batch logs: the loop
+            # computes `get_metrics_result()` once when it needs the logs (the end of an epoch or
+            # execution), instead of a few kernels per metric per batch.
+            return {}
         return self.get_metrics_result()
 
     def get_metrics_result(self):
