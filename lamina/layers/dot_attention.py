@@ -128,7 +128,7 @@ class Attention(Layer):
 
     def get_config(self):
         return {**super().get_config(), "use_scale": self.use_scale, "score_mode": self.score_mode,
-                "dropout": self.dropout}
+                "dropout": self.dropout, "seed": self.seed}
 
 
 class AdditiveAttention(Attention):
@@ -144,8 +144,8 @@ class AdditiveAttention(Attention):
     Call arguments: as `Attention`.
     """
 
-    def __init__(self, use_scale=True, dropout=0.0, **kwargs):
-        super().__init__(use_scale=use_scale, dropout=dropout, **kwargs)
+    def __init__(self, use_scale=True, dropout=0.0, seed=None, **kwargs):
+        super().__init__(use_scale=use_scale, dropout=dropout, seed=seed, **kwargs)
 
     def build(self, input_shape):
         self._validate_inputs(input_shape)

@@ -240,7 +240,8 @@ class RandomRotation(_AffineLayer):
         return torch.stack([cos, -sin, x_offset, sin, cos, y_offset], dim=1)
 
     def get_config(self):
-        return {**super().get_config(), "factor": self.factor, "value_range": list(self.value_range)}
+        # Keras 3 accepts `value_range` here but does not write it (and refuses it when loading).
+        return {**super().get_config(), "factor": self.factor}
 
 
 class RandomZoom(_AffineLayer):
@@ -345,9 +346,7 @@ class RandomContrast(_RandomImageLayer):
         return ((x - mean) * contrast + mean).clamp(float(self.value_range[0]), float(self.value_range[1]))
 
     def get_config(self):
-        config = {**super().get_config(), "factor": self.factor, "value_range": list(self.value_range)}
-        del config["data_format"]
-        return config
+        return {**super().get_config(), "factor": self.factor, "value_range": list(self.value_range)}
 
 
 class RandomCrop(_RandomImageLayer):

@@ -322,9 +322,11 @@ class Discretization(Layer):
     """
 
     def __init__(self, bin_boundaries=None, num_bins=None, epsilon=0.01, output_mode="int", sparse=False, **kwargs):
+        # The dtype is the inputs' (Keras 3: a float policy; an int policy would floor the inputs);
+        # 'int' outputs are int64 whatever it is. tf.keras 2 files carry 'int64' here.
         kwargs.setdefault("dtype", None)
         if kwargs["dtype"] is None:
-            kwargs["dtype"] = "int64" if output_mode == "int" else config.floatx()
+            kwargs["dtype"] = config.floatx()
         super().__init__(**kwargs)
         check_output_mode(output_mode, ENCODINGS, "Discretization")
         if sparse:
@@ -381,6 +383,10 @@ class Discretization(Layer):
         dtype = "int64" if self.output_mode == "int" else self.compute_dtype
         return KerasTensor(self.compute_output_shape(inputs.shape), dtype)
 
+    # Keras 3 writes no `trainable` here (its constructor refuses one), and this order.
+    _config_has_trainable = False
+
     def get_config(self):
-        return {**super().get_config(), "bin_boundaries": self.bin_boundaries, "num_bins": self.num_bins,
-                "epsilon": self.epsilon, "output_mode": self.output_mode, "sparse": self.sparse}
+        return {"bin_boundaries": self.bin_boundaries, "num_bins": self.num_bins, "epsilon": self.epsilon,
+                "output_mode": self.output_mode, "sparse": self.sparse, "name": self.name,
+                "dtype": self._dtype_policy.name}

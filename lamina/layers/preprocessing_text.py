@@ -65,7 +65,7 @@ class TextVectorization(StringInputLayer):
     def __init__(self, max_tokens=None, standardize="lower_and_strip_punctuation", split="whitespace", ngrams=None,
                  output_mode="int", output_sequence_length=None, pad_to_max_tokens=False, vocabulary=None,
                  idf_weights=None, sparse=False, ragged=False, encoding="utf-8", **kwargs):
-        if kwargs.get("dtype") is None:
+        if kwargs.get("dtype") in (None, "string"):  # tf.keras 2 writes the inputs' dtype, "string"
             kwargs["dtype"] = "int64" if output_mode == "int" else config.floatx()
         vocabulary_size = kwargs.pop("vocabulary_size", None)
         super().__init__(**kwargs)

@@ -77,6 +77,10 @@ class SpectralNormalization(Layer):
                                         initializer=initializers.TruncatedNormal(stddev=0.02), trainable=False,
                                         name="vector_u", dtype=kernel.dtype)
 
+    def _keras_own_variables(self):
+        """Keras 3 tracks the wrapped kernel as this layer's own too: ``[kernel, vector_u]`` in its files."""
+        return [self.kernel, self.vector_u]
+
     def call(self, inputs, training=False):
         if training:
             with torch.no_grad():

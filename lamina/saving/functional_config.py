@@ -10,7 +10,7 @@ from lamina.engine.input_layer import InputLayer
 from lamina.engine.keras_tensor import KerasTensor
 from lamina.engine.node import flatten
 from lamina.engine.op_layer import deserialize_value, serialize_value
-from lamina.saving import registry
+from lamina.saving import keras2_dialect, registry
 
 
 def _owns_node_zero(layer):
@@ -260,52 +260,6 @@ def sequential_from_config(cls, config, custom_objects=None):
 
 
 # ---- writing the Keras 2 schema (legacy .h5, readable by tf.keras 2 and Keras 3) -------------------------
-# Keys Keras 3 writes that tf.keras 2 constructors reject (spec §4.4, §12.2); dropped when at their default.
-_KERAS3_ONLY_KEYS = {"quantization_config": None, "lora_rank": None, "lora_alpha": None}
-
-
-def _dense_keras2(layer, config):
-    # tf.keras 2 lists activity_regularizer (also when None) between the regularizers and constraints.
-    value = config.pop("activity_regularizer", None)
-    items = list(config.items())
-    at = [key for key, _ in items].index("kernel_constraint")
-    config.clear()
-    config.update(items[:at] + [("activity_regularizer", value)] + items[at:])
-
-
-def _leaky_relu_keras2(layer, config):
-    config["alpha"] = config.pop("negative_slope")
-
-
-def _layer_normalization_keras2(layer, config):
-    if not config.get("rms_scaling", False):  # tf.keras 2 has no RMS variant: only the default can go
-        config.pop("rms_scaling", None)
-
-
-def _padding_1d_keras2(layer, config):
-    if config.get("data_format", "channels_last") == "channels_last":  # tf.keras 2: channels_last only
-        config.pop("data_format", None)
-
-
-def _multi_head_attention_keras2(layer, config):
-    # tf.keras 2 builds a loaded MultiHeadAttention from the input shapes in its config.
-    shapes = getattr(layer, "_shapes_dict", None) or {}
-    if "query_shape" in shapes:
-        config["query_shape"] = list(shapes["query_shape"])
-        config["value_shape"] = list(shapes["value_shape"])
-        config["key_shape"] = list(shapes.get("key_shape", shapes["value_shape"]))
-
-
-# Per-class spellings of the Keras 2 schema, where tf.keras 2 names or lacks an argument.
-_KERAS2_DIALECT = {
-    "Dense": _dense_keras2,
-    "LeakyReLU": _leaky_relu_keras2,
-    "LayerNormalization": _layer_normalization_keras2,
-    "ZeroPadding1D": _padding_1d_keras2,
-    "MultiHeadAttention": _multi_head_attention_keras2,
-}
-
-
 def keras2_model_config(model):
     """``{"class_name", "config"}`` of ``model`` in the Keras 2 schema (spec §4)."""
     from lamina.engine.functional import Functional
@@ -332,12 +286,7 @@ def keras2_layer_config(layer):
         return {key: config[key] for key in order if key in config}
     if "dtype" in config:
         config["dtype"] = _keras2_dtype(layer)
-    for key, default in _KERAS3_ONLY_KEYS.items():
-        if key in config and config[key] == default:
-            del config[key]
-    dialect = _KERAS2_DIALECT.get(registry.get_registered_name(type(layer)))
-    if dialect is not None:
-        dialect(layer, config)
+    keras2_dialect.translate(layer, config)
     function = config.get("function")
     if isinstance(function, dict) and function.get("class_name") == "__lambda__":
         inner = function.get("config", {})

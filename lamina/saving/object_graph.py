@@ -51,6 +51,8 @@ def own_variables(obj):
     """
     if not _is_layer(obj):
         return list(obj.variables)
+    if hasattr(obj, "_keras_own_variables"):  # a layer whose Keras twin also lists others' variables
+        return obj._keras_own_variables()
     variables = list(obj._variables)
     declared = [getattr(v, "_declared_trainable", v.trainable) for v in variables]
     return [v for v, t in zip(variables, declared) if t] + [v for v, t in zip(variables, declared) if not t]

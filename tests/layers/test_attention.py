@@ -303,8 +303,8 @@ def test_configs_are_keras():
                              "sliding_window", "dropout",
                              "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
                              "activity_regularizer", "kernel_constraint", "bias_constraint", "seed"]
-    assert list(layers.Attention().get_config())[3:] == ["use_scale", "score_mode", "dropout"]
-    assert list(layers.AdditiveAttention().get_config())[3:] == ["use_scale", "dropout"]
+    assert list(layers.Attention().get_config())[3:] == ["use_scale", "score_mode", "dropout", "seed"]
+    assert list(layers.AdditiveAttention().get_config())[3:] == ["use_scale", "dropout", "seed"]
     assert layers.AdditiveAttention().use_scale is True
 
 

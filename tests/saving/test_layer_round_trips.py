@@ -61,6 +61,18 @@ NOT_IN_TABLE = {
     "InputLayer": "every model of the table starts with one, and the .keras/.h5 loads rebuild it",
 }
 
+# Config keys the Keras 2 schema of legacy .h5 cannot keep (tf.keras 2 would refuse the file).
+KERAS2_LOSSY = {
+    # tf.keras 2 refuses num_bins next to bin_boundaries, and wants the 'int' output's dtype.
+    "Discretization": ("dtype",),
+    "Discretization[adapted]": ("num_bins", "dtype"),
+}
+
+
+def _without(config, keys):
+    return {k: v for k, v in config.items() if k not in keys}
+
+
 # Layer bugs found by this test, owned by the layer's author (reported); xfail until fixed.
 KNOWN_ISSUES = {}
 
@@ -113,6 +125,7 @@ def test_round_trip(tmp_path, key, suffix):
         model.save(path)
         loaded = lamina.models.load_model(path)
         assert type(loaded.layers[-1]).__name__ == name
-        assert loaded.layers[-1].get_config() == model.layers[-1].get_config()
+        lossy = KERAS2_LOSSY.get(key, ()) if suffix == ".h5" else ()
+        assert _without(loaded.layers[-1].get_config(), lossy) == _without(model.layers[-1].get_config(), lossy)
     assert [w.shape for w in loaded.weights] == [w.shape for w in model.weights]
     np.testing.assert_array_equal(_predict(loaded, x, kind), expected)
