@@ -19,6 +19,8 @@ exporter allows it).
 True
 """
 
+import contextlib
+
 import torch
 
 from lamina.saving.atomic import atomic_path
@@ -96,16 +98,54 @@ def example_inputs(model, input_signature=None):
     return out
 
 
+@contextlib.contextmanager
+def _traced(model):
+    """Leaves the model as it was after a trace, and keeps eager-call caches out of the trace.
+
+    A layer remembers the last input shape it checked (``_checked_input``): compared against a traced
+    shape it would pin the batch size (the dynamic export then fails), and the traced shape it stores
+    would outlive the trace. Both caches and every module's train/eval mode are restored afterwards.
+    """
+    modules = list(model.modules())
+    saved = [(m, m.training, m.__dict__.get("_checked_input", _MISSING)) for m in modules]
+    for module, _, checked in saved:
+        if checked is not _MISSING:
+            object.__setattr__(module, "_checked_input", None)
+    try:
+        yield
+    finally:
+        for module, training, checked in saved:
+            module.train(training) if module.training != training else None
+            if checked is not _MISSING:
+                object.__setattr__(module, "_checked_input", checked)
+
+
+_MISSING = object()
+
+
+def _export_program(wrapper, args, kwargs):
+    batch = torch.export.Dim("batch")
+    try:
+        return torch.export.export(wrapper, args, dynamic_shapes=(tuple({0: batch} for _ in args),), **kwargs)
+    except Exception:  # a model that fixes its batch size: export it static
+        return torch.export.export(wrapper, args, **kwargs)
+
+
 def export(model, filepath, format="onnx", input_signature=None, verbose=None, **kwargs):
-    """``model.export``: ``'onnx'`` (needs the ``onnx`` package) or ``'torch'`` (a ``torch.export`` program)."""
+    """``model.export``: ``'onnx'`` (needs the ``onnx`` package) or ``'torch'`` (a ``torch.export`` program).
+
+    The model is left as it was: same weights, same train/eval mode of every module, and it still
+    accepts any batch size.
+    """
     args = tuple(example_inputs(model, input_signature))
+    with _traced(model):
+        return _export(model, filepath, format, args, kwargs, verbose)
+
+
+def _export(model, filepath, format, args, kwargs, verbose):
     wrapper = _Inference(model, len(args) > 1).eval()
     if format == "torch":
-        batch = torch.export.Dim("batch")
-        try:
-            program = torch.export.export(wrapper, args, dynamic_shapes=(tuple({0: batch} for _ in args),), **kwargs)
-        except Exception:  # a model that fixes its batch size: export it static
-            program = torch.export.export(wrapper, args, **kwargs)
+        program = _export_program(wrapper, args, kwargs)
         with atomic_path(filepath, suffix=".tmp.pt2") as tmp:
             torch.export.save(program, tmp)
         return None
@@ -119,7 +159,8 @@ def export(model, filepath, format="onnx", input_signature=None, verbose=None, *
             try:  # torch >= 2.5: the torch.export-based exporter, with a dynamic batch dimension
                 batch = torch.export.Dim("batch")
                 torch.onnx.export(wrapper, args, tmp, input_names=names, output_names=["output"], dynamo=True,
-                                  dynamic_shapes=(tuple({0: batch} for _ in args),), **kwargs)
+                                  dynamic_shapes=(tuple({0: batch} for _ in args),), verbose=bool(verbose),
+                                  **kwargs)
             except TypeError:  # older torch: the TorchScript-based exporter
                 torch.onnx.export(wrapper, args, tmp, input_names=names, output_names=["output"],
                                   dynamic_axes={name: {0: "batch"} for name in names + ["output"]}, **kwargs)
