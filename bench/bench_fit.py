@@ -7,6 +7,10 @@ slice whole batches from device tensors, forward, loss, backward, a foreach Adam
     python bench/bench_fit.py            # eager, both models
     python bench/bench_fit.py --compiled # also jit_compile=True vs raw torch.compile
     python bench/bench_fit.py --quick    # fewer samples and rounds
+    python bench/bench_fit.py --models tiny  # a Dense(16->10) model: the per-batch overhead of the loops
+
+The ``tiny`` model does almost no arithmetic, so its figures are the per-batch cost of lamina's loops
+(data slicing, step, loss, loss tracker, metric logs, callbacks) against the same loop written in torch.
 
 Each round runs lamina and torch back to back and the ratio is the median of per-round ratios,
 so a noisy shared machine affects both sides alike. A ratio above 1 means lamina is faster.
@@ -24,6 +28,9 @@ from lamina import layers
 
 
 def lamina_model(kind):
+    if kind == "tiny":
+        inputs = lamina.Input((16,))
+        return lamina.Model(inputs, layers.Dense(10)(inputs))
     if kind == "mlp":
         inputs = lamina.Input((784,))
         x = layers.Dense(512, activation="relu")(inputs)
@@ -55,6 +62,8 @@ class TorchCNN(torch.nn.Module):
 
 
 def torch_model(kind):
+    if kind == "tiny":
+        return torch.nn.Linear(16, 10)
     if kind == "mlp":
         return torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 256),
                                    torch.nn.ReLU(), torch.nn.Linear(256, 10))
@@ -63,7 +72,7 @@ def torch_model(kind):
 
 def data(kind, n):
     rng = np.random.default_rng(0)
-    shape = (n, 784) if kind == "mlp" else (n, 28, 28, 1)
+    shape = {"tiny": (n, 16), "mlp": (n, 784)}.get(kind, (n, 28, 28, 1))
     return rng.normal(size=shape).astype("float32"), rng.integers(0, 10, size=(n,)).astype("int64")
 
 
@@ -163,7 +172,8 @@ def main():
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {lamina.config.device()}")
     for kind in args.models.split(","):
-        n = {"mlp": 6400 if args.quick else 25600, "cnn": 1280 if args.quick else 5120}[kind]
+        n = {"tiny": 6400 if args.quick else 25600, "mlp": 6400 if args.quick else 25600,
+             "cnn": 1280 if args.quick else 5120}[kind]
         run(kind, n, 2 if args.quick else 5, args.compiled)
 
 

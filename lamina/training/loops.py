@@ -220,7 +220,7 @@ def _uses_default_steps(model, kind):
     cls = type(model)
     from lamina.training.trainer import Trainer
 
-    return (getattr(cls, f"{kind}_step") is getattr(Trainer, f"{kind}_step")
+    return (getattr(cls, f"{kind}_step") is getattr(Trainer, f"{kind}_step") and f"{kind}_step" not in vars(model)
             and cls.compute_metrics is Trainer.compute_metrics
             and cls.get_metrics_result is Trainer.get_metrics_result)
 

@@ -398,3 +398,30 @@ def test_tensor_dataset_is_sliced_in_whole_batches(monkeypatch):
     assert model.evaluate(weighted, verbose=0) == 0.0
     with pytest.raises(ValueError, match="must not be passed when `x` is a torch Dataset"):
         model.fit(dataset, y, verbose=0)
+
+
+def test_steps_that_return_their_own_logs_are_not_replaced_by_metric_results():
+    x, y = _data(16)
+    model = _spe_model(1)
+    model.test_step = lambda data: {"custom": torch.tensor(float(data[0].shape[0]))}  # set on the instance
+    assert model.evaluate(x, y, batch_size=6, verbose=0, return_dict=True) == {"custom": 4.0}  # the last batch
+
+    class Custom(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(1)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+        def train_step(self, data):
+            super().train_step(data)
+            return {"steps": self.optimizer.iterations.value.clone()}
+
+    lamina.utils.set_random_seed(0)
+    custom = Custom()
+    custom.compile(optimizer="sgd", loss="mse", steps_per_execution=3)
+    recorder = Recorder()
+    history = custom.fit(x, y, batch_size=2, epochs=1, verbose=0, callbacks=[recorder])
+    assert [(b, float(logs["steps"])) for b, logs in recorder.of("train_end")] == [(2, 3.0), (5, 6.0), (7, 8.0)]
+    assert history.history == {"steps": [8.0]}
