@@ -127,7 +127,11 @@ def hard_sigmoid(x):
     >>> hard_sigmoid([-4.0, 0.0, 1.5, 4.0]).tolist()
     [0.0, 0.5, 0.75, 1.0]
     """
-    return F.hardsigmoid(_float(x))
+    x = _float(x)
+    if x.requires_grad and torch.is_grad_enabled():
+        # `F.hardsigmoid` has no second derivative (gradient penalties need one); `relu6` has.
+        return F.relu6(x + 3.0) / 6.0
+    return F.hardsigmoid(x)
 
 
 def sparse_sigmoid(x):

@@ -113,12 +113,17 @@ def _binary(torch_fn, name, to_float=False):
     return op
 
 
+def _floor_div(x1, x2):
+    # `torch.floor_divide` has no derivative; the same division through `torch.div` has the zero one.
+    return torch.div(x1, x2, rounding_mode="floor")
+
+
 add = _binary(torch.add, "add")
 subtract = _binary(torch.subtract, "subtract")
 multiply = _binary(torch.multiply, "multiply")
 divide = _binary(torch.true_divide, "divide", to_float=True)
 true_divide = divide
-floor_divide = _binary(torch.floor_divide, "floor_divide")
+floor_divide = _binary(_floor_div, "floor_divide")
 mod = _binary(torch.remainder, "mod")
 power = _binary(torch.pow, "power")
 maximum = _binary(torch.maximum, "maximum")
