@@ -20,7 +20,7 @@ import h5py
 import numpy as np
 import torch
 
-from lamina.saving.errors import FileFormatError
+from lamina.saving.errors import FileFormatError, file_errors
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 # Keras's limit (saving_lib): refuse a dataset declaring > 4 GiB and > 1000x its stored bytes.
@@ -44,14 +44,14 @@ def open_h5(path, mode="r"):
             raise FileFormatError(f"'{path}' is not an HDF5 file (bad signature {head[:8]!r}).")
     try:
         handle = h5py.File(path, mode)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, OverflowError, RuntimeError, KeyError) as error:
         raise FileFormatError(f"'{path}' is not a readable HDF5 file (truncated or corrupted): {error}") from error
     try:
-        yield handle
-    except (OSError, KeyError, RuntimeError, TypeError) as error:
-        if mode != "r":
-            raise
-        raise FileFormatError(f"'{path}' is corrupted: {type(error).__name__}: {error}") from error
+        if mode == "r":  # h5py's errors on a corrupted file (KeyError, RuntimeError, OverflowError...)
+            with file_errors(f"reading '{path}' (corrupted)"):
+                yield handle
+        else:
+            yield handle
     finally:
         with contextlib.suppress(Exception):
             handle.close()

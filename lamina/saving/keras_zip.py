@@ -132,7 +132,7 @@ def open_weights(archive, path):
         raise FileFormatError(f"'model.weights.h5' in '{path}' is not an HDF5 file.")
     try:
         return h5py.File(io.BytesIO(raw), "r")
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, OverflowError, RuntimeError, KeyError, TypeError) as error:
         raise FileFormatError(f"'model.weights.h5' in '{path}' is corrupted: {error}") from error
 
 
@@ -190,4 +190,5 @@ def load_model(path, custom_objects=None, compile=True, safe_mode=True):
 def load_weights(model, path, skip_mismatch=False):
     """``model.load_weights("m.keras")``: reads only the archive's weights file."""
     with _open(path) as archive, open_weights(archive, path) as weights:
-        weights_h5.load_weights_from_file(model, weights, skip_mismatch, filename=f"{path}::model.weights.h5")
+        with file_errors(f"loading the weights in '{path}' (corrupted)"):
+            weights_h5.load_weights_from_file(model, weights, skip_mismatch, filename=f"{path}::model.weights.h5")

@@ -245,3 +245,147 @@ def test_missing_members_and_foreign_files(tmp_path, saved):
     buffer = io.BytesIO()
     with pytest.raises(TypeError, match="Expected a file path"):
         lamina.models.load_model(buffer)
+
+
+# ---- configs naming code outside lamina: nothing is imported, nothing runs ------------------------------------
+
+
+def _rewrite_legacy_config(src, edit):
+    with h5py.File(src, "a") as f:
+        config = json.loads(f.attrs["model_config"])
+        edit(config)
+        f.attrs["model_config"] = json.dumps(config)
+
+
+@pytest.fixture
+def marker_module(tmp_path, monkeypatch):
+    """An importable module whose import creates a marker file: importing it is executing the file's choice."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    marker = tmp_path / "imported.marker"
+    (folder / "lamina_hostile_module.py").write_text(
+        f"import pathlib\npathlib.Path({str(marker)!r}).touch()\n\n"
+        "class Evil:\n    def __init__(self, *a, **k):\n        pathlib.Path(__file__).touch()\n\n"
+        "def evil(*a, **k):\n    return 0\n")
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.delitem(__import__("sys").modules, "lamina_hostile_module", raising=False)
+    return marker
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize("where", ["layer", "activation", "initializer", "top"])
+def test_config_naming_an_importable_module_imports_nothing(tmp_path, marker_module, suffix, where):
+    import sys
+
+    def edit(config):
+        layers_ = config["config"]["layers"]
+        dense = layers_[1]["config"]
+        if where == "layer":
+            layers_[1].update(module="lamina_hostile_module", class_name="Evil",
+                              registered_name="lamina_hostile_module>Evil")
+        elif where == "activation":
+            dense["activation"] = {"module": "lamina_hostile_module", "class_name": "function", "config": "evil",
+                                   "registered_name": "function"}
+        elif where == "initializer":
+            dense["kernel_initializer"] = {"module": "lamina_hostile_module", "class_name": "Evil", "config": {},
+                                           "registered_name": None}
+        else:
+            config.update(module="lamina_hostile_module", class_name="Evil", registered_name=None)
+
+    path = tmp_path / f"m{suffix}"
+    mlp().save(path)
+    if suffix == ".keras":
+        bad = tmp_path / "bad.keras"
+        _rewrite_config(path, bad, edit)
+    else:
+        _rewrite_legacy_config(path, edit)
+        bad = path
+    with pytest.raises(DeserializationError, match="(Unknown|Could not interpret)"):
+        lamina.models.load_model(bad)
+    assert "lamina_hostile_module" not in sys.modules
+    assert not marker_module.exists()
+    __import__("lamina_hostile_module")  # the module does work: its import is what the loader never did
+    assert marker_module.exists()
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize("evil", ["../escape", "a/b", "/abs"])
+def test_layer_names_that_are_paths_are_refused(tmp_path, saved, suffix, evil):
+    def edit(config):
+        config["config"]["layers"][1]["name"] = config["config"]["layers"][1]["config"]["name"] = evil
+
+    if suffix == ".keras":
+        bad = tmp_path / "bad.keras"
+        _rewrite_config(saved, bad, edit)
+    else:
+        bad = tmp_path / "m.h5"
+        mlp().save(bad)
+        _rewrite_legacy_config(bad, edit)
+    with pytest.raises(FileFormatError, match="Layer names cannot contain '/'"):
+        lamina.models.load_model(bad)
+    assert sorted(os.listdir(tmp_path)) == sorted({"m.keras", bad.name})  # nothing written beside the file
+
+
+# ---- sizes and half-loads -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["legacy .h5 weights", ".keras", "legacy .h5 model"])
+def test_ten_gigabyte_declared_shape_is_refused_in_every_format(tmp_path, kind):
+    model = mlp()
+    before = model.get_weights()
+    if kind == ".keras":
+        source = tmp_path / "m.keras"
+        mlp().save(source)
+        with zipfile.ZipFile(source) as archive:
+            members = {info.filename: archive.read(info) for info in archive.infolist()}
+        inner = tmp_path / "inner.h5"
+        inner.write_bytes(members["model.weights.h5"])
+        with h5py.File(inner, "a") as f:
+            del f["layers/dense_1/vars/0"]
+            f["layers/dense_1/vars"].create_dataset("0", shape=(50_000, 50_000), dtype="float32")
+        members["model.weights.h5"] = inner.read_bytes()
+        path = tmp_path / "bomb.keras"
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, content in members.items():
+                archive.writestr(name, content)
+    else:
+        path = tmp_path / "bomb.h5"
+        mlp().save(path) if kind.endswith("model") else mlp().save_weights(path)
+        with h5py.File(path, "a") as f:
+            group = f["model_weights/out/out"] if kind.endswith("model") else f["out/out"]
+            del group["kernel:0"]
+            group.create_dataset("kernel:0", shape=(50_000, 50_000), dtype="float32")
+    assert os.path.getsize(path) < 100_000
+    with pytest.raises(FileFormatError, match=r"declares shape \(50000, 50000\) \(10.0 GB\)"):
+        model.load_weights(path)
+    if kind != "legacy .h5 weights":
+        with pytest.raises(FileFormatError, match=r"declares shape \(50000, 50000\)"):
+            lamina.models.load_model(path)
+    for old, new in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(old, new)
+
+
+def _corrupt_last_kernel(path, dataset_path):
+    """Rewrites the last layer's kernel as a gzip chunk, then garbles the chunk: its read fails, late."""
+    with h5py.File(path, "a") as f:
+        value = f[dataset_path][()]
+        parent, name = dataset_path.rsplit("/", 1)
+        del f[dataset_path]
+        f[parent].create_dataset(name, data=value, chunks=value.shape, compression="gzip")
+    with h5py.File(path, "r") as f:
+        chunk = f[dataset_path].id.get_chunk_info(0)
+    data = bytearray(path.read_bytes())
+    data[chunk.byte_offset + 2:chunk.byte_offset + chunk.size] = b"\xa5" * (chunk.size - 2)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("suffix", [".weights.h5", ".h5"])
+def test_a_dataset_that_fails_to_read_leaves_every_weight_unchanged(tmp_path, suffix, x4):
+    path = tmp_path / f"w{suffix}"
+    randomize(mlp(), seed=5).save_weights(path)
+    _corrupt_last_kernel(path, "layers/dense_1/vars/0" if suffix == ".weights.h5" else "out/out/kernel:0")
+    target = mlp()
+    expected = predict(target, x4)
+    with pytest.raises(FileFormatError, match=r"Cannot read dataset .*(dense_1|out).* \(truncated or corrupted\)"):
+        target.load_weights(path)
+    np.testing.assert_array_equal(predict(target, x4), expected)  # the first layer, read fine, was not assigned
