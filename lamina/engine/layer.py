@@ -115,6 +115,8 @@ class Layer(TrackingMixin, NodeAccessMixin, torch.nn.Module):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _wrap_init(cls.__dict__["__init__"])
         if "build" in cls.__dict__:
             cls.build = _wrap_build(cls.__dict__["build"])
         call = cls.__dict__.get("call")
@@ -446,6 +448,27 @@ def _policy(dtype):
     if dtype is None:
         return global_policy()
     return DTypePolicy(dtype)
+
+
+def _wrap_init(init):
+    """Construction errors name the layer: ``Dense 'head': Could not interpret activation ...``."""
+
+    @functools.wraps(init)
+    def wrapped(self, *args, **kwargs):
+        try:
+            init(self, *args, **kwargs)
+        except (ValueError, TypeError) as error:
+            named = getattr(error, "_lamina_named_layers", ())
+            if id(self) not in named and error.args and isinstance(error.args[0], str):
+                # Once per layer (a subclass's __init__ runs its parents' wrapped ones too); a layer
+                # built inside another's __init__ (LSTM's cell) is named first, then its owner.
+                name = kwargs.get("name") if isinstance(kwargs.get("name"), str) else self._name
+                who = f"{type(self).__name__} '{name}'" if name else type(self).__name__
+                error.args = (f"{who}: {error.args[0]}",) + error.args[1:]
+                error._lamina_named_layers = (*named, id(self))
+            raise
+
+    return wrapped
 
 
 def _wrap_build(build):

@@ -134,6 +134,20 @@ def test_dense_unknown_activation_and_kwargs():
         layers.Dense(2, lora_rank=4)
 
 
+@pytest.mark.parametrize("argument, value, what", [
+    ("activation", "relux", "activation function"), ("kernel_initializer", "glorot_unifrom", "initializer"),
+    ("bias_regularizer", "l3", "regularizer"), ("kernel_constraint", "nonnegative", "constraint"),
+])
+def test_unknown_identifiers_name_the_layer_and_the_value(argument, value, what):
+    with pytest.raises(ValueError, match=rf"^Dense 'head': Could not interpret {what} identifier: '{value}'"):
+        layers.Dense(2, name="head", **{argument: value})
+    with pytest.raises(ValueError, match=rf"^Conv2D 'conv2d(_\d+)?': Could not interpret {what} identifier: '{value}'"):
+        layers.Conv2D(2, 3, **{argument: value})
+    # A cell built inside its layer's constructor: both are named, innermost last.
+    with pytest.raises(ValueError, match=r"^LSTM: LSTMCell '\w+': Could not interpret activation function identifier"):
+        layers.LSTM(2, recurrent_activation="hard_sigmoidd")
+
+
 # ---- EinsumDense ------------------------------------------------------------------------------------------
 
 EINSUM_CASES = [
