@@ -172,29 +172,13 @@ def test_class_weight_scales_the_loss():
     assert doubled == pytest.approx(2 * base, rel=1e-5)
 
 
-def test_jit_compile_agrees_with_eager(monkeypatch):
-    # 'aot_eager' runs the real torch.compile pipeline (Dynamo + AOTAutograd) without C++ code generation,
-    # keeping the test fast; bench/bench_fit.py --compiled measures the default inductor backend.
-    monkeypatch.setattr(lamina.backend.config, "_COMPILE_BACKEND", "aot_eager")
-    x, y = _data(64)
-    eager, compiled = _mlp(5), _mlp(5)
-    compiled.set_weights(eager.get_weights())
-    for model, jit in ((eager, False), (compiled, True)):
-        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"], jit_compile=jit)
-    a = eager.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
-    b = compiled.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
-    assert compiled._compiled_steps and not eager._compiled_steps
-    np.testing.assert_allclose(a["loss"], b["loss"], rtol=1e-5)
-    for p, q in zip(eager.get_weights(), compiled.get_weights()):
-        np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(eager.predict(x, verbose=0), compiled.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
-
-
-def test_jit_compile_with_inductor_agrees_with_eager():
-    """The default backend end to end (C++ code generation on the CPU, ~20 s): fit, evaluate and predict,
-    with a last partial batch (60 rows in batches of 16) so the compiled steps also see a second shape."""
-    assert lamina.backend.config.compile_backend() == "inductor"
-    x, y = _data(60)
+@pytest.mark.parametrize("backend, rows", [("aot_eager", 64), ("inductor", 60)])
+def test_jit_compile_agrees_with_eager(monkeypatch, backend, rows):
+    """'aot_eager' runs Dynamo + AOTAutograd without code generation (fast); 'inductor', the default
+    backend, generates C++ on the CPU (~20 s) and gets a last partial batch (60 rows in batches of 16)
+    so the compiled steps also see a second shape."""
+    monkeypatch.setattr(lamina.backend.config, "_COMPILE_BACKEND", backend)
+    x, y = _data(rows)
     eager, compiled = _mlp(5), _mlp(5)
     compiled.set_weights(eager.get_weights())
     for model, jit in ((eager, False), (compiled, True)):
