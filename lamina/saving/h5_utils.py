@@ -23,6 +23,8 @@ import torch
 from lamina.saving.errors import FileFormatError, file_errors
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+# What h5py raises when it opens a truncated or corrupted file.
+OPEN_ERRORS = (OSError, ValueError, OverflowError, RuntimeError, KeyError, TypeError)
 # Keras's limit (saving_lib): refuse a dataset declaring > 4 GiB and > 1000x its stored bytes.
 MAX_DECLARED_BYTES = 4 * 1024**3
 MAX_EXPANSION = 1000
@@ -44,7 +46,7 @@ def open_h5(path, mode="r"):
             raise FileFormatError(f"'{path}' is not an HDF5 file (bad signature {head[:8]!r}).")
     try:
         handle = h5py.File(path, mode)
-    except (OSError, ValueError, OverflowError, RuntimeError, KeyError) as error:
+    except OPEN_ERRORS as error:
         raise FileFormatError(f"'{path}' is not a readable HDF5 file (truncated or corrupted): {error}") from error
     try:
         if mode == "r":  # h5py's errors on a corrupted file (KeyError, RuntimeError, OverflowError...)

@@ -132,7 +132,7 @@ def open_weights(archive, path):
         raise FileFormatError(f"'model.weights.h5' in '{path}' is not an HDF5 file.")
     try:
         return h5py.File(io.BytesIO(raw), "r")
-    except (OSError, ValueError, OverflowError, RuntimeError, KeyError, TypeError) as error:
+    except h5_utils.OPEN_ERRORS as error:
         raise FileFormatError(f"'model.weights.h5' in '{path}' is corrupted: {error}") from error
 
 
