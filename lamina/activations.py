@@ -134,6 +134,22 @@ def hard_sigmoid(x):
     return F.hardsigmoid(x)
 
 
+@registry.register_keras_serializable(package="lamina")
+def hard_sigmoid_keras2(x):
+    """tf.keras 2's hard sigmoid: ``clip(0.2 * x + 0.5, 0, 1)``.
+
+    Keras 3 redefined the name ``'hard_sigmoid'`` as ``relu6(x + 3) / 6``. Legacy ``.h5`` files
+    written by tf.keras 2 (whose ConvLSTM layers default to it) load with this function instead,
+    so that they predict what they predicted there. It serializes as
+    ``'lamina>hard_sigmoid_keras2'``, which neither Keras reads: a file lamina writes is refused
+    there rather than computing the other curve.
+
+    >>> hard_sigmoid_keras2([-3.0, -1.0, 0.0, 1.0, 3.0]).tolist()
+    [0.0, 0.3, 0.5, 0.7, 1.0]
+    """
+    return torch.clamp(_float(x) * 0.2 + 0.5, 0.0, 1.0)
+
+
 def sparse_sigmoid(x):
     """``0`` for ``x <= -1``, ``1`` for ``x >= 1``, ``(x + 1) / 2`` in between."""
     x = _float(x)

@@ -76,13 +76,16 @@ REFERENCES = {
     "exponential": (np.exp, {}),
     "linear": (lambda x: x, {}),
 }
+# lamina's own functions, beside the Keras names: tf.keras 2's hard sigmoid, for its legacy files.
+LAMINA_ONLY = {"lamina>hard_sigmoid_keras2": (lambda x: np.clip(0.2 * x + 0.5, 0, 1), {})}
+NUMERIC = {**REFERENCES, **LAMINA_ONLY}
 
 
 def _input(dtype):
     rng = np.random.default_rng(0)
-    # Avoid the kinks at 0, +-0.5, +-1, +-3 so finite differences stay smooth.
+    # Avoid the kinks at 0, +-0.5, +-1, +-2.5, +-3 so finite differences stay smooth.
     x = rng.uniform(-4, 4, size=(3, 4)).astype(dtype)
-    for kink in (0.0, 0.3, 0.5, 1.0, 3.0):
+    for kink in (0.0, 0.3, 0.5, 1.0, 2.5, 3.0):
         for sign in (1, -1):
             close = np.abs(x - sign * kink) < 0.05
             x[close] += 0.1
@@ -94,18 +97,18 @@ def test_every_keras_name_is_covered():
 
 
 @pytest.mark.parametrize("dtype,tol", [("float32", 1e-5), ("float64", 1e-12)])
-@pytest.mark.parametrize("name", sorted(REFERENCES))
+@pytest.mark.parametrize("name", sorted(NUMERIC))
 def test_matches_numpy_reference(name, dtype, tol):
-    reference, kwargs = REFERENCES[name]
+    reference, kwargs = NUMERIC[name]
     x = _input(dtype)
     out = activations.get(name)(torch.from_numpy(x), **kwargs)
     assert out.dtype == getattr(torch, dtype)
     np.testing.assert_allclose(out.numpy(), reference(x.astype("float64")), rtol=tol * 10, atol=tol)
 
 
-@pytest.mark.parametrize("name", sorted(set(REFERENCES) - {"swish", "hard_swish"}))
+@pytest.mark.parametrize("name", sorted(set(NUMERIC) - {"swish", "hard_swish"}))
 def test_gradients_match_finite_differences(name):
-    _, kwargs = REFERENCES[name]
+    _, kwargs = NUMERIC[name]
     x = torch.from_numpy(_input("float64")).requires_grad_(True)
     fn = activations.get(name)
     assert torch.autograd.gradcheck(lambda t: fn(t, **kwargs), (x,))
@@ -187,6 +190,13 @@ def test_serialize_round_trip(name):
     assert serialized == fn.__name__
     assert activations.deserialize(serialized) is fn
     assert activations.get(serialized) is fn
+
+
+def test_lamina_only_activation_serializes_by_its_registered_name():
+    fn = activations.hard_sigmoid_keras2
+    assert activations.serialize(fn)["config"] == "lamina>hard_sigmoid_keras2"
+    assert activations.deserialize(activations.serialize(fn)) is fn
+    assert activations.get("hard_sigmoid") is activations.hard_sigmoid  # the name keeps its Keras 3 meaning
 
 
 def test_serialize_aliases_like_keras():

@@ -11,6 +11,9 @@ ConvLSTM2D) and needs a few that Keras 3 moved elsewhere (MultiHeadAttention's i
   rather than computing something else;
 * nested layer configs (wrappers, RNN cells) get the same treatment.
 
+`read_tf_keras` goes the other way, for files tf.keras 2 wrote: where a name means something
+else in Keras 3 (``'hard_sigmoid'``), the config is rewritten to what tf.keras 2 computed.
+
 >>> from lamina import layers
 >>> translate(layers.LeakyReLU(0.3, name="leaky"), layers.LeakyReLU(0.3, name="leaky").get_config())
 {'name': 'leaky', 'trainable': True, 'dtype': 'float32', 'alpha': 0.3}
@@ -135,3 +138,35 @@ _CONFIG_RULES = {
 }
 _RULES = {name: (lambda layer, config, rule=rule: rule(config)) for name, rule in _CONFIG_RULES.items()}
 _RULES["MultiHeadAttention"] = _multi_head_attention
+
+
+# ---- reading files tf.keras 2 wrote ----------------------------------------------------------------------
+
+# Names tf.keras 2 computes differently from Keras 3, and the lamina function tf.keras 2 meant.
+_TF_KERAS_ACTIVATIONS = {"hard_sigmoid": "lamina>hard_sigmoid_keras2"}
+_ACTIVATION_KEYS = ("activation", "recurrent_activation")
+
+
+def is_tf_keras_version(keras_version):
+    """Whether a file's ``keras_version`` attribute says tf.keras 2 (or Keras 1) wrote it."""
+    return isinstance(keras_version, str) and keras_version.split(".")[0] in ("1", "2")
+
+
+def read_tf_keras(config):
+    """A Keras 2 model ``config`` rewritten in place to compute what tf.keras 2 did; returned.
+
+    >>> read_tf_keras({"class_name": "ConvLSTM2D", "config": {"recurrent_activation": "hard_sigmoid"}})
+    {'class_name': 'ConvLSTM2D', 'config': {'recurrent_activation': 'lamina>hard_sigmoid_keras2'}}
+    """
+    stack = [config]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            for key in _ACTIVATION_KEYS:
+                name = value.get(key)
+                if isinstance(name, str) and name in _TF_KERAS_ACTIVATIONS:
+                    value[key] = _TF_KERAS_ACTIVATIONS[name]
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return config

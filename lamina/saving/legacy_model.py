@@ -24,7 +24,7 @@ import warnings
 
 import h5py
 
-from lamina.saving import compile_state, h5_utils, legacy_h5
+from lamina.saving import compile_state, h5_utils, keras2_dialect, legacy_h5
 from lamina.saving.atomic import atomic_path
 from lamina.saving.errors import FileFormatError, file_errors
 from lamina.saving.functional_config import keras2_model_config
@@ -86,6 +86,8 @@ def load_model(path, custom_objects=None, compile=True, safe_mode=True):
         config = _json(text, "model_config", path)
         if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
             raise FileFormatError(f"'model_config' in '{path}' is not a serialized model.")
+        if keras2_dialect.is_tf_keras_version(h5_utils.read_str_attr(f, "keras_version")):
+            keras2_dialect.read_tf_keras(config)
         model = build_model(config, custom_objects, safe_mode, f"'{path}'")
         weights = h5_utils.child(f, "model_weights", h5py.Group)
         if weights is None:

@@ -29,6 +29,10 @@ def model_from_config(config, custom_objects=None):
 
     if not isinstance(config, dict):
         raise TypeError(f"`model_from_config` expects a dict. Received: config={config!r}")
+    from lamina.saving import keras2_dialect
+
+    if keras2_dialect.is_tf_keras_version(config.get("keras_version")):  # tf.keras 2's `to_json()`
+        config = keras2_dialect.read_tf_keras(json.loads(json.dumps(config)))
     return deserialize(config, custom_objects=custom_objects)
 
 

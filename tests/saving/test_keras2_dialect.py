@@ -43,3 +43,46 @@ def test_multi_head_attention_carries_its_build_shapes():
                                                                                  [None, 6, 4])
     rebuilt = layers.MultiHeadAttention.from_config({**config, "softmax_robust_masking": False})
     assert rebuilt.built and [w.shape for w in rebuilt.weights] == [w.shape for w in attention.weights]
+
+
+def _conv_lstm_h5(path, keras_version):
+    import h5py
+
+    inputs = lamina.Input((3, 4, 4, 1))
+    model = lamina.Model(inputs, layers.ConvLSTM2D(2, 2, recurrent_activation="hard_sigmoid")(inputs))
+    model.save(path)
+    with h5py.File(path, "r+") as f:
+        f.attrs["keras_version"] = keras_version
+    return model
+
+
+def test_tf_keras_files_keep_tf_keras_hard_sigmoid(tmp_path):
+    import numpy as np
+
+    x = np.random.default_rng(0).normal(size=(2, 3, 4, 4, 1)).astype("float32") * 3
+    written = _conv_lstm_h5(tmp_path / "tf_keras.h5", "2.21.0")
+    from_tf_keras = lamina.models.load_model(tmp_path / "tf_keras.h5")
+    assert from_tf_keras.layers[1].cell.recurrent_activation is lamina.activations.hard_sigmoid_keras2
+    assert not np.allclose(from_tf_keras.predict(x, verbose=0), written.predict(x, verbose=0))
+    # The same config in a file Keras 3 (or lamina) wrote means Keras 3's curve.
+    written = _conv_lstm_h5(tmp_path / "keras3.h5", "3.15.1")
+    from_keras3 = lamina.models.load_model(tmp_path / "keras3.h5")
+    assert from_keras3.layers[1].cell.recurrent_activation is lamina.activations.hard_sigmoid
+    np.testing.assert_allclose(from_keras3.predict(x, verbose=0), written.predict(x, verbose=0), rtol=1e-6)
+    # lamina's own files keep tf.keras 2's curve by its registered name, in both formats.
+    for path in (tmp_path / "again.h5", tmp_path / "again.keras"):
+        from_tf_keras.save(path)
+        again = lamina.models.load_model(path)
+        np.testing.assert_allclose(again.predict(x, verbose=0), from_tf_keras.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_tf_keras_json_keeps_tf_keras_hard_sigmoid():
+    import json
+
+    inputs = lamina.Input((4,))
+    model = lamina.Model(inputs, layers.Dense(2, activation="hard_sigmoid")(inputs))
+    config = json.loads(model.to_json())
+    assert lamina.models.model_from_json(json.dumps(config)).layers[1].activation is lamina.activations.hard_sigmoid
+    config["keras_version"] = "2.21.0"  # what tf.keras 2's to_json() writes
+    rebuilt = lamina.models.model_from_json(json.dumps(config))
+    assert rebuilt.layers[1].activation is lamina.activations.hard_sigmoid_keras2
