@@ -361,6 +361,27 @@ class Discretization(Layer):
             raise ValueError("Discretization.adapt received no data.")
         self.bin_boundaries = _compress(self._summary, 1.0 / self.num_bins)[0, :-1].tolist()
 
+    # tf.keras 2 keeps an adapted layer's quantile sketch as a weight, ``summary`` of shape (2, n):
+    # values and their weights; its boundaries are the sketch compressed to ``num_bins``.
+    _tf_keras_state_weights = ("summary",)
+
+    def _tf_keras_state_loader(self, arrays):
+        (summary,) = arrays
+        if summary.ndim != 2 or summary.shape[0] != 2 or summary.dtype.kind != "f":
+            raise ValueError(f"tf.keras 2's Discretization `summary` is a float array of shape (2, n). "
+                             f"Received: shape={summary.shape}, dtype={summary.dtype}")
+        if not np.all(np.isfinite(summary)) or np.any(summary[1] < 0):
+            raise ValueError("tf.keras 2's Discretization `summary` holds finite values and non-negative weights.")
+        summary = summary.astype("float32")
+
+        def apply():
+            if self.bin_boundaries is not None or self.num_bins is None or summary.shape[1] == 0:
+                return  # boundaries given at construction decide (tf.keras 2 ignores the sketch too)
+            self._summary = summary
+            self.bin_boundaries = _compress(summary, 1.0 / self.num_bins)[0, :-1].tolist()
+
+        return apply
+
     def _depth(self):
         return len(self.bin_boundaries) + 1
 

@@ -137,14 +137,18 @@ def load_weights_from_group(group, model, skip_mismatch=False, by_name=False):
     """Loads legacy weights into ``model``: validates everything, then assigns."""
     _require_built(model)
     stored = _stored_layers(group)
-    problems, pairs = [], []
+    problems, pairs, appliers = [], [], []
     if by_name:
         by_layer = {layer.name: layer for layer in legacy_layers(model)}
         for name, weights in stored:
-            if name in by_layer:
+            if name in by_layer and not _takes_tf_keras_state(by_layer[name], weights, problems, appliers):
                 pairs.extend(_check_layer(problems, by_layer[name], weights, name) or [])
     else:
-        file_layers = [(name, weights) for name, weights in stored if weights]
+        by_layer = {layer.name: layer for layer in legacy_layers(model)}
+        file_layers = []
+        for name, weights in stored:
+            if weights and not _takes_tf_keras_state(by_layer.get(name), weights, problems, appliers):
+                file_layers.append((name, weights))
         model_layers = [layer for layer in legacy_layers(model) if layer_weights(layer)]
         if len(file_layers) != len(model_layers):
             raise WeightsMismatchError(mismatch_message("legacy HDF5", group.file.filename, [
@@ -160,6 +164,30 @@ def load_weights_from_group(group, model, skip_mismatch=False, by_name=False):
             pairs.extend(own)
     _finish(problems, skip_mismatch, "legacy HDF5", group.file.filename)
     assign_all([(variable, h5_utils.read_dataset(ds)) for variable, ds in pairs])
+    for apply in appliers:
+        apply()
+
+
+def _takes_tf_keras_state(layer, stored, problems, appliers):
+    """Whether ``layer`` keeps as plain state what tf.keras 2 stored as weights (an adapted
+    Discretization's ``summary``) and these are they; their checked values' applier joins ``appliers``.
+
+    Such a layer declares the weights' names (``_tf_keras_state_weights``) and a
+    ``_tf_keras_state_loader(arrays)`` that validates them and returns a function applying them.
+    """
+    names = getattr(layer, "_tf_keras_state_weights", None)
+    if not names or layer_weights(layer) or [_base_name(name) for name, _ in stored] != list(names):
+        return False
+    try:
+        appliers.append(layer._tf_keras_state_loader([h5_utils.read_dataset(ds) for _, ds in stored]))
+    except ValueError as error:
+        problems.append(f"Layer '{layer.name}': {error}")
+    return True
+
+
+def _base_name(weight_name):
+    """``'discretization_1/summary:0'`` -> ``'summary'``."""
+    return weight_name.rsplit("/", 1)[-1].split(":", 1)[0]
 
 
 def _check_own(problems, model, stored):

@@ -145,3 +145,53 @@ def test_unbuilt_subclassed_model_is_refused(tmp_path):
 def test_wrong_suffix_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"must end in `.weights.h5`.*Received: filepath=.*w.bin"):
         mlp().save_weights(tmp_path / "w.bin")
+
+
+def _discretization_model(tmp_path, summary, boundaries_in_config=None):
+    """A tf.keras 2-style weights file of ``Input -> Dense -> Discretization`` whose sketch is ``summary``."""
+    inputs = lamina.Input((3,))
+    dense = layers.Dense(3, name="dense")
+    cut = layers.Discretization(bin_boundaries=boundaries_in_config, num_bins=None if boundaries_in_config else 4,
+                                name="cut")
+    model = lamina.Model(inputs, cut(dense(inputs)))
+    model.save_weights(tmp_path / "w.h5")
+    with h5py.File(tmp_path / "w.h5", "r+") as f:  # what tf.keras 2 writes for an adapted layer
+        f["cut"].attrs["weight_names"] = [b"cut/summary:0"]
+        f["cut"].create_dataset("cut/summary:0", data=summary)
+    return model
+
+
+def test_tf_keras_discretization_sketch_gives_its_boundaries(tmp_path):
+    values = np.sort(np.random.default_rng(0).normal(size=60)).astype("float32")
+    summary = np.stack([values, np.ones(60, "float32")])
+    model = _discretization_model(tmp_path, summary)
+    weights = model.get_weights()
+    model.layers[1].set_weights([np.zeros_like(w) for w in model.layers[1].get_weights()])
+    model.load_weights(tmp_path / "w.h5")
+    # tf.keras 2: the sketch compressed to num_bins = 4, its last point dropped (Keras 3 adapt does the same).
+    reference = layers.Discretization(num_bins=4)
+    reference.adapt(values)
+    assert model.layers[2].bin_boundaries == pytest.approx(reference.bin_boundaries)
+    assert model.layers[2].bin_boundaries == pytest.approx(np.quantile(values, [0.25, 0.5, 0.75]), abs=0.05)
+    for got, expected in zip(model.get_weights(), weights):  # the Dense before it still lines up
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_boundaries_in_the_config_win_over_a_sketch(tmp_path):
+    summary = np.stack([np.linspace(-1, 1, 20), np.ones(20)]).astype("float32")
+    model = _discretization_model(tmp_path, summary, boundaries_in_config=[0.0, 5.0])
+    model.load_weights(tmp_path / "w.h5")
+    assert model.layers[2].bin_boundaries == [0.0, 5.0]
+
+
+@pytest.mark.parametrize("summary", [np.ones((3, 5), "float32"), np.array([[0.0, np.nan], [1.0, 1.0]], "float32"),
+                                     np.array([[0.0, 1.0], [1.0, -1.0]], "float32")])
+def test_bad_tf_keras_sketch_is_refused_and_nothing_changes(tmp_path, summary):
+    model = _discretization_model(tmp_path, summary)
+    before = model.get_weights()
+    model.layers[1].set_weights([w + 1 for w in before])
+    with pytest.raises(WeightsMismatchError, match="Layer 'cut'.*summary"):
+        model.load_weights(tmp_path / "w.h5")
+    assert model.layers[2].bin_boundaries is None
+    for got, expected in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(got, expected + 1)

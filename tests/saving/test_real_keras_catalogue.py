@@ -23,8 +23,6 @@ with open(os.path.join(CATALOGUE, "manifest.json")) as _f:
 KNOWN_ISSUES = {
     "k3_RandomCrop.keras": "Keras 3.15.1 returns the uncropped input at inference although its own output shape is "
                            "the crop; lamina center-crops, as tf.keras 2 does (tfk_RandomCrop.h5 passes)",
-    "tfk_Discretization_adapted.h5": "tf.keras 2 keeps an adapted Discretization as a quantile summary weight, "
-                                     "not bin_boundaries",
 }
 
 
