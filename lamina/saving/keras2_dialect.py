@@ -21,6 +21,7 @@ else in Keras 3 (``'hard_sigmoid'``), the config is rewritten to what tf.keras 2
 
 import inspect
 import json
+import warnings
 
 from lamina.saving import tf_keras_arguments
 
@@ -34,7 +35,36 @@ def translate(layer, config):
     if rule is not None:
         rule(layer, config)
     _translate_class(type(layer), config)
+    _warn_renamed_activations(layer, config)
     return config
+
+
+def _warn_renamed_activations(layer, config):
+    """Keras 3 names the file keeps that tf.keras 2 computes differently: said, not silently changed."""
+    found = sorted({name for name in _activation_names(config) if name in _TF_KERAS_ACTIVATIONS})
+    if found:
+        warnings.warn(
+            f"Layer '{layer.name}' uses the activation {found[0]!r}, which this legacy .h5 file keeps with its "
+            "Keras 3 meaning (relu6(x + 3) / 6; lamina and Keras 3 read it so). tf.keras 2 computes "
+            "clip(0.2 * x + 0.5, 0, 1) for that name and would predict differently.", stacklevel=4)
+
+
+def _activation_names(config):
+    for holder in _activation_holders(config):
+        yield from (holder[key] for key in _ACTIVATION_KEYS if isinstance(holder.get(key), str))
+
+
+def _activation_holders(config):
+    """Every dict inside ``config`` (itself included) that has an activation key."""
+    stack = [config]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if any(key in value for key in _ACTIVATION_KEYS):
+                yield value
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
 
 
 def _translate_class(cls, config):
@@ -158,15 +188,8 @@ def read_tf_keras(config):
     >>> read_tf_keras({"class_name": "ConvLSTM2D", "config": {"recurrent_activation": "hard_sigmoid"}})
     {'class_name': 'ConvLSTM2D', 'config': {'recurrent_activation': 'lamina>hard_sigmoid_keras2'}}
     """
-    stack = [config]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, dict):
-            for key in _ACTIVATION_KEYS:
-                name = value.get(key)
-                if isinstance(name, str) and name in _TF_KERAS_ACTIVATIONS:
-                    value[key] = _TF_KERAS_ACTIVATIONS[name]
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
+    for holder in list(_activation_holders(config)):
+        for key in _ACTIVATION_KEYS:
+            if isinstance(holder.get(key), str) and holder[key] in _TF_KERAS_ACTIVATIONS:
+                holder[key] = _TF_KERAS_ACTIVATIONS[holder[key]]
     return config

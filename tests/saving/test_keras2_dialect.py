@@ -4,6 +4,8 @@ The expected configs are what tf_keras 2.21.0 writes for the same layers (its ``
 for the defaults), so that tf.keras 2 can rebuild the layers from lamina's files.
 """
 
+import pytest
+
 import lamina
 from lamina import layers
 from lamina.saving.functional_config import keras2_layer_config
@@ -50,7 +52,8 @@ def _conv_lstm_h5(path, keras_version):
 
     inputs = lamina.Input((3, 4, 4, 1))
     model = lamina.Model(inputs, layers.ConvLSTM2D(2, 2, recurrent_activation="hard_sigmoid")(inputs))
-    model.save(path)
+    with pytest.warns(UserWarning, match="tf.keras 2 computes"):  # the Keras 3 curve, written as Keras 3 does
+        model.save(path)
     with h5py.File(path, "r+") as f:
         f.attrs["keras_version"] = keras_version
     return model
@@ -86,3 +89,11 @@ def test_tf_keras_json_keeps_tf_keras_hard_sigmoid():
     config["keras_version"] = "2.21.0"  # what tf.keras 2's to_json() writes
     rebuilt = lamina.models.model_from_json(json.dumps(config))
     assert rebuilt.layers[1].activation is lamina.activations.hard_sigmoid_keras2
+
+
+def test_keras3_hard_sigmoid_in_a_legacy_file_is_said(tmp_path):
+    inputs = lamina.Input((4,))
+    model = lamina.Model(inputs, layers.Dense(2, activation="hard_sigmoid", name="gate")(inputs))
+    with pytest.warns(UserWarning, match="Layer 'gate'.*'hard_sigmoid'.*tf.keras 2 computes"):
+        model.save(tmp_path / "m.h5")
+    assert lamina.models.load_model(tmp_path / "m.h5").layers[1].activation is lamina.activations.hard_sigmoid
