@@ -74,6 +74,7 @@ class Progbar:
         self._last_draw = 0.0
         self._values = {}
         self._seen = 0
+        self._drawn_width = 0
 
     def _out(self):
         return self.stream or sys.stdout
@@ -100,7 +101,9 @@ class Progbar:
         line = self._line(current, now, finalize)
         out = self._out()
         if self._dynamic and self.verbose == 1:
-            out.write("\r" + line + ("\n" if finalize else ""))
+            padded = line.ljust(self._drawn_width)  # blanks what a longer previous line left behind
+            self._drawn_width = 0 if finalize else len(line)
+            out.write("\r" + padded + ("\n" if finalize else ""))
         elif finalize:
             out.write(line + "\n")
         out.flush()
