@@ -138,7 +138,8 @@ EXPECTED_FAIL = {
     # The Keras 2 schema's Discretization dtype is the output's, 'int64' (tf.keras 2 needs it); Keras 3
     # takes it as the input policy and floors the inputs, for tf.keras 2's own files too.
     ("keras3", "layer_Discretization.h5"), ("keras3", "layer_Discretization_adapted.h5"),
-    # Keras 3.15.1's RandomCrop returns the uncropped input at inference (its output shape says cropped).
+    # Keras 3.15.1's RandomCrop returns the uncropped input at inference (its output shape says cropped):
+    # keras-team/keras#21868.
     ("keras3", "layer_RandomCrop.h5"), ("keras3", "layer_RandomCrop.keras"), ("keras3", "layer_RandomCrop_weights.h5"),
     ("keras3", "layer_RandomCrop.weights.h5"),
 }

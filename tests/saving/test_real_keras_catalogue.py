@@ -22,7 +22,8 @@ with open(os.path.join(CATALOGUE, "manifest.json")) as _f:
 # (file, reason) lamina cannot match yet; strict xfails, so a fix shows up as a failure to remove.
 KNOWN_ISSUES = {
     "k3_RandomCrop.keras": "Keras 3.15.1 returns the uncropped input at inference although its own output shape is "
-                           "the crop; lamina center-crops, as tf.keras 2 does (tfk_RandomCrop.h5 passes)",
+                           "the crop (keras-team/keras#21868, fixed by PR #22328); lamina center-crops, as Keras "
+                           "documents and tf.keras 2 does (tfk_RandomCrop.h5 passes)",
 }
 
 
