@@ -135,8 +135,15 @@ def run(kind, n, rounds, compiled):
     optimizer = torch.optim.Adam(reference.parameters(), lr=1e-3, eps=1e-7, foreach=True)
 
     def torch_evaluate(net=reference):
+        # The work of Keras's evaluate: each batch's loss, summed over the batches, one host sync at the end.
+        # (Predicting everything and taking one loss of the concatenation is less work: lamina measured
+        # 0.74x-0.91x against that.)
         with torch.no_grad():
-            torch.nn.functional.cross_entropy(torch_predict(net, x, batch), y).item()
+            total = torch.zeros((), device=x.device)
+            for start in range(0, x.shape[0], batch):
+                logits = net(x[start:start + batch])
+                total += torch.nn.functional.cross_entropy(logits, y[start:start + batch], reduction="sum")
+            (total / x.shape[0]).item()
 
     pairs = {
         "fit": (lambda: model.fit(x_np, y_np, batch_size=batch, epochs=1, verbose=0),
