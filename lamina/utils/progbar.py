@@ -33,16 +33,22 @@ def _format_value(value):
     return str(value)
 
 
-def _format_duration(seconds):
-    if seconds >= 3600:
+def _format_eta(seconds):
+    """The time left, as Keras shows it: ``'1:02:03'``, ``'2:05'`` or ``'7s'`` (whole seconds, rounded down)."""
+    if seconds > 3600:
         return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
-    if seconds >= 60:
+    if seconds > 60:
         return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
-    return f"{int(round(seconds))}s"
+    return f"{int(seconds)}s"
+
+
+def _format_elapsed(seconds):
+    """The time since the start, in seconds however long (``'75s'``), as Keras shows it."""
+    return f"{seconds:.0f}s"
 
 
 def _format_per_step(seconds, unit_name):
-    if seconds >= 1:
+    if seconds >= 1 or seconds == 0:
         return f"{seconds:.0f}s/{unit_name}"
     if seconds >= 1e-3:
         return f"{seconds * 1e3:.0f}ms/{unit_name}"
@@ -75,6 +81,7 @@ class Progbar:
         self._values = {}
         self._seen = 0
         self._drawn_width = 0
+        self._after_first_step = None
 
     def _out(self):
         return self.stream or sys.stdout
@@ -94,6 +101,8 @@ class Progbar:
         if self.verbose == 0:
             return
         now = time.time()
+        if current == 1:
+            self._after_first_step = now
         if not finalize:
             if self.verbose != 1 or not self._dynamic or now - self._last_draw < self.interval:
                 return
@@ -111,21 +120,29 @@ class Progbar:
     def add(self, n, values=None):
         self.update(self._seen + n, values)
 
+    def _step_time(self, current, now):
+        """Seconds per step; once past the first step (warm-up, compilation), without it, as Keras."""
+        if not current:
+            return 0.0
+        if self._after_first_step is not None and current > 1:
+            return (now - self._after_first_step) / (current - 1)
+        return (now - self._start) / current
+
     def _line(self, current, now, finalize):
         elapsed = now - self._start
-        per_step = elapsed / current if current else 0.0
+        per_step = self._step_time(current, now)
         metrics = "".join(f" - {name}: {_format_value(value)}" for name, value in self._values.items())
         if self.verbose == 2:
-            return (f"{current}/{self.target if self.target else '?'} - {_format_duration(elapsed)} - "
+            return (f"{current}/{self.target if self.target else '?'} - {_format_elapsed(elapsed)} - "
                     f"{_format_per_step(per_step, self.unit_name)}{metrics}")
         if self.target:
             done = int(self.width * min(current / self.target, 1.0))
             bar = "━" * done + " " * (self.width - done) if self._dynamic else ""
             count = f"{current:>{len(str(self.target))}}/{self.target}"
         else:
-            bar, count = "", f"{current}/Unknown"
-        timing = _format_duration(elapsed) if finalize or not self.target else \
-            _format_duration(per_step * (self.target - current))
+            bar, count = "", f"{current:7d}/Unknown"
+        timing = _format_elapsed(elapsed) if finalize or not self.target else \
+            _format_eta(per_step * (self.target - current))
         parts = [count]
         if bar:
             parts.append(bar)

@@ -60,4 +60,27 @@ def test_unknown_target_counts_up():
     bar = Progbar(target=None, stream=out, interval=0)
     bar.update(5)
     bar.update(9, finalize=True)
-    assert re.fullmatch(r"9/Unknown \d+s \d+(us|ms|s)/step *\n", _draws(out.getvalue())[-1])
+    assert re.fullmatch(r" {6}9/Unknown \d+s \d+(us|ms|s)/step *\n", _draws(out.getvalue())[-1])
+
+
+def test_time_per_step_leaves_out_the_first_step(monkeypatch):
+    clock = iter([0.0, 10.0, 10.5, 11.0])  # construction, then steps 1-3: a slow first step (warm-up)
+    monkeypatch.setattr("lamina.utils.progbar.time.time", lambda: next(clock))
+    out = io.StringIO()
+    bar = Progbar(target=3, stream=out, verbose=2)
+    for step in (1, 2, 3):
+        bar.update(step)
+    assert out.getvalue() == "3/3 - 11s - 500ms/step\n"  # (11.0 - 10.0) / 2 steps; the elapsed time in seconds
+
+
+def test_long_runs_show_elapsed_seconds_and_eta_in_minutes(monkeypatch):
+    clock = iter([0.0, 50.0, 100.0, 150.0])
+    monkeypatch.setattr("lamina.utils.progbar.time.time", lambda: next(clock))
+    out = Terminal()
+    bar = Progbar(target=4, stream=out, interval=0)
+    bar.update(1)
+    bar.update(2)  # 50 s per step after the first: 2 steps left -> 1:40
+    bar.update(4)  # two steps at once
+    first, second, final = _draws(out.getvalue())
+    assert " 2:30 50s/step" in first and " 1:40 50s/step" in second  # the first estimate from one step
+    assert final.startswith("4/4 ━━━━━━━━━━━━━━━━━━━━ 150s 33s/step")  # (150 - 50) / 3
