@@ -25,6 +25,7 @@ class ProgbarLogger(Callback):
 
     def on_train_begin(self, logs=None):
         self._in_fit = True
+        self._epoch_steps = None
 
     def on_train_end(self, logs=None):
         self._in_fit = False
@@ -32,7 +33,8 @@ class ProgbarLogger(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         if self.verbose and self.epochs > 1:
             print(f"Epoch {epoch + 1}/{self.epochs}", flush=True)
-        self._start(self.params.get("steps"))
+        # Data of unknown length: the first epoch counts up; later ones know its step count, as in Keras.
+        self._start(self.params.get("steps") or getattr(self, "_epoch_steps", None))
 
     def on_train_batch_end(self, batch, logs=None):
         self._update(batch, logs)
@@ -58,6 +60,8 @@ class ProgbarLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._finish(logs)
+        if not self.params.get("steps"):
+            self._epoch_steps = self._seen
 
     def on_test_end(self, logs=None):
         if not getattr(self, "_in_fit", False):
@@ -68,4 +72,6 @@ class ProgbarLogger(Callback):
 
     def _finish(self, logs):
         if self.progbar is not None:
+            if self.progbar.target is None:  # the count is known now: the final line shows a full bar
+                self.progbar.target = self._seen
             self.progbar.update(self._seen, values=logs, finalize=True)

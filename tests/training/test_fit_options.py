@@ -336,6 +336,28 @@ def test_progress_bar_on_a_terminal(monkeypatch):
                      terminal.getvalue())
 
 
+def test_data_of_unknown_length_counts_up_then_knows_its_steps(monkeypatch):
+    x, y = _data(40)
+
+    class Samples(torch.utils.data.IterableDataset):  # iterable again each epoch; no length
+        def __iter__(self):
+            return iter(zip(x, y))
+
+    model = _linear()
+    model.compile(optimizer="sgd", loss="mse")
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    model.fit(torch.utils.data.DataLoader(Samples(), batch_size=8), epochs=2, verbose=1)
+    first, second = terminal.getvalue().split("Epoch 2/2\n")
+    draws = [line for line in first.split("\r") if line.strip()][1:]
+    assert re.match(r" {6}1/Unknown \d+s \d+(?:us|ms|s)/step - loss: ", draws[0]), draws  # counts up
+    final = r"5/5 ━{20} \d+s \d+(?:us|ms|s)/step - loss: \d+\.\d{4} *\n"
+    assert re.fullmatch(final, draws[-1]), draws  # ends with the count it found
+    draws = [line for line in second.split("\r") if line]
+    assert re.match(r"1/5 ━{4} {16} \d+s ", draws[0]), draws  # epoch 2 knows it has 5 steps
+    assert re.fullmatch(final, draws[-1]), draws
+
+
 def test_verbose_2_prints_one_line_per_epoch(monkeypatch):
     x, y = _data(40)
     vx, vy = _data(8, seed=3)
