@@ -4,6 +4,7 @@ Loading resolves class names only through lamina's registry and ``custom_objects
 (DESIGN.md decision 8); YAML is read with the safe loader.
 """
 
+import copy
 import json
 
 from lamina.saving import registry
@@ -32,7 +33,7 @@ def model_from_config(config, custom_objects=None):
     from lamina.saving import keras2_dialect
 
     if keras2_dialect.is_tf_keras_version(config.get("keras_version")):  # tf.keras 2's `to_json()`
-        config = keras2_dialect.read_tf_keras(json.loads(json.dumps(config)))
+        config = keras2_dialect.read_tf_keras(copy.deepcopy(config))
     return deserialize(config, custom_objects=custom_objects)
 
 
