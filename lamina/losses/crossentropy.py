@@ -109,16 +109,18 @@ def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha
 
     ``p_t`` is ``y_pred`` for class 1 and ``1 - y_pred`` for class 0; with
     ``apply_class_balancing`` class 1 is also weighted by ``alpha`` and class 0 by ``1 - alpha``.
-    As in Keras, logits go through a sigmoid and the clipped probability formula.
+    With ``from_logits`` the crossentropy is computed from the logits (no clipping), the focal factor
+    from their sigmoid, as in Keras.
     """
     y_pred = prediction(y_pred, "binary_focal_crossentropy")
     y_true = labels_like(y_true, y_pred, "binary_focal_crossentropy")
     check_same_shape(y_true, y_pred, "binary_focal_crossentropy")
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    # As in Keras, the crossentropy of logits is the stable form; the focal factor uses their sigmoid.
+    bce = _binary(y_true, y_pred, from_logits)
     if from_logits:
         y_pred = torch.sigmoid(y_pred)
-    bce = _binary(y_true, y_pred, from_logits=False)
     p_t = y_true * y_pred + (1.0 - y_true) * (1.0 - y_pred)
     focal_bce = torch.pow(1.0 - p_t, gamma) * bce
     if apply_class_balancing:
