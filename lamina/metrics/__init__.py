@@ -35,6 +35,10 @@ from lamina.metrics.confusion import SensitivityAtSpecificity as SensitivityAtSp
 from lamina.metrics.confusion import SpecificityAtSensitivity as SpecificityAtSensitivity
 from lamina.metrics.confusion import TrueNegatives as TrueNegatives
 from lamina.metrics.confusion import TruePositives as TruePositives
+from lamina.metrics.correlation import ConcordanceCorrelation as ConcordanceCorrelation
+from lamina.metrics.correlation import PearsonCorrelation as PearsonCorrelation
+from lamina.metrics.correlation import concordance_correlation as concordance_correlation
+from lamina.metrics.correlation import pearson_correlation as pearson_correlation
 from lamina.metrics.f_score import F1Score as F1Score
 from lamina.metrics.f_score import FBetaScore as FBetaScore
 from lamina.metrics.hinge import CategoricalHinge as CategoricalHinge
@@ -68,7 +72,7 @@ from lamina.saving import registry
 ALL_OBJECTS = (
     Metric, Mean, Sum, MeanMetricWrapper,
     MeanSquaredError, RootMeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
-    MeanSquaredLogarithmicError, CosineSimilarity, LogCoshError, R2Score,
+    MeanSquaredLogarithmicError, CosineSimilarity, LogCoshError, R2Score, PearsonCorrelation, ConcordanceCorrelation,
     AUC, FalseNegatives, FalsePositives, Precision, PrecisionAtRecall, Recall, RecallAtPrecision,
     SensitivityAtSpecificity, SpecificityAtSensitivity, TrueNegatives, TruePositives,
     Hinge, SquaredHinge, CategoricalHinge,
@@ -92,7 +96,8 @@ ALL_OBJECTS_DICT.update({
 # Metric functions (keras.metrics.*) and the loss functions keras.metrics also exports.
 METRIC_FUNCTIONS = {
     fn.__name__: fn for fn in (accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
-                               top_k_categorical_accuracy, sparse_top_k_categorical_accuracy)
+                               top_k_categorical_accuracy, sparse_top_k_categorical_accuracy,
+                               pearson_correlation, concordance_correlation)
 }
 LOSS_FUNCTION_NAMES = (
     "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",

@@ -1,7 +1,8 @@
 """Accuracy metrics and their stateless functions (Keras 3 semantics).
 
-Each function returns one match value (1.0 or 0.0, in floatx) per sample; each class
-is the `MeanMetricWrapper` of its function.
+Each function returns match values (1.0 or 0.0, in floatx): one per entry for `accuracy` and
+`binary_accuracy`, one per sample for the others, as in Keras 3; each class is the
+`MeanMetricWrapper` of its function.
 
 >>> float(BinaryAccuracy()([[1], [1], [0], [0]], [[0.98], [1], [0], [0.6]]))
 0.75
@@ -32,22 +33,22 @@ def _pair(y_true, y_pred, true_dtype=None, pred_dtype=None):
 
 
 def accuracy(y_true, y_pred):
-    """Per sample, the fraction of entries (last axis) where ``y_pred == y_true``."""
+    """Per entry, 1.0 where ``y_pred == y_true`` (as Keras 3: no mean over the last axis)."""
     y_true, y_pred = _pair(y_true, y_pred, true_dtype="pred")
     y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
     check_same_shape("accuracy", y_true, y_pred)
-    return torch.eq(y_true, y_pred).to(_floatx()).mean(dim=-1)
+    return torch.eq(y_true, y_pred).to(_floatx())
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
-    """Per sample, the fraction of entries where ``(y_pred > threshold) == y_true``."""
+    """Per entry, 1.0 where ``(y_pred > threshold) == y_true`` (as Keras 3: no mean over the last axis)."""
     y_true, y_pred = _pair(y_true, y_pred)
     y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
     check_same_shape("binary_accuracy", y_true, y_pred)
     if not y_pred.is_floating_point():
         y_pred = y_pred.to(_floatx())
     predicted = (y_pred > torch.as_tensor(threshold, dtype=y_pred.dtype)).to(y_true.dtype)
-    return torch.eq(y_true, predicted).to(_floatx()).mean(dim=-1)
+    return torch.eq(y_true, predicted).to(_floatx())
 
 
 def categorical_accuracy(y_true, y_pred):

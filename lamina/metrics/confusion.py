@@ -29,13 +29,14 @@ class _ThresholdedMetric(Metric):
     _keys = ()
     _direction = "up"
 
-    def _create_counts(self, thresholds):
+    def _create_counts(self, thresholds, variable_names=None):
         self.thresholds = thresholds
         self._thresholds_distributed_evenly = is_evenly_distributed_thresholds(thresholds)
         names = {"tp": "true_positives", "fp": "false_positives", "tn": "true_negatives", "fn": "false_negatives"}
         for key in self._keys:
+            variable_name = (variable_names or names)[key]
             setattr(self, names[key], self.add_variable(shape=(len(thresholds),), initializer="zeros",
-                                                        name=names[key]))
+                                                        name=variable_name))
         self._counts = {key: getattr(self, names[key]) for key in self._keys}
 
     def update_state(self, y_true, y_pred, sample_weight=None):
@@ -62,7 +63,9 @@ class _ConfusionMatrixConditionCount(_ThresholdedMetric):
     def __init__(self, thresholds=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
         self.init_thresholds = thresholds
-        self._create_counts(parse_init_thresholds(thresholds, default_threshold=0.5))
+        # Keras names the single count variable "accumulator".
+        self._create_counts(parse_init_thresholds(thresholds, default_threshold=0.5),
+                            variable_names={self._keys[0]: "accumulator"})
         self.accumulator = self._counts[self._keys[0]]
 
     def result(self):

@@ -16,6 +16,7 @@ import torch
 from lamina.backend import config
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.metrics.base import Metric
+from lamina.metrics.utils import check_broadcastable
 
 _AVERAGES = (None, "micro", "macro", "weighted")
 
@@ -89,11 +90,12 @@ class FBetaScore(Metric):
         predicted = predicted.to(y_pred.dtype)
         weight = None
         if sample_weight is not None:
+            # Scalar, per-sample (batch,) or per-entry (batch, num_classes) weights: trailing axes are added up
+            # to the rank of y_true (keras-team/keras#23335; Keras 3.15 always added one axis).
             weight = self._convert(sample_weight, self.dtype, like=y_pred)
-            if weight.dim() != 1 or weight.shape[0] != y_pred.shape[0]:
-                raise ValueError(f"Metric '{self.name}': `sample_weight` must have shape ({y_pred.shape[0]},). "
-                                 f"Received: sample_weight.shape={tuple(weight.shape)}")
-            weight = weight.unsqueeze(1)
+            while weight.dim() < y_true.dim():
+                weight = weight.unsqueeze(-1)
+            check_broadcastable(self.name, weight.shape, y_pred.shape, target="y_pred")
 
         def weighted_sum(values):
             if weight is not None:

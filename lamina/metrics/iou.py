@@ -9,9 +9,12 @@ predictions) are left out of the mean.
 0.3333333
 """
 
+import warnings
+
 import torch
 
 from lamina.backend import config
+from lamina.backend.dtypes import to_torch_dtype
 from lamina.metrics.base import Metric
 from lamina.metrics.confusion_utils import confusion_matrix
 from lamina.metrics.utils import check_broadcastable
@@ -24,7 +27,8 @@ class _IoUBase(Metric):
 
     def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_true=True,
                  sparse_y_pred=True, axis=-1):
-        super().__init__(name=name, dtype=dtype or "float32")
+        # Keras keeps the confusion matrix in int64 by default (float weights are then truncated).
+        super().__init__(name=name, dtype=dtype or "int64")
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(f"`num_classes` must be a positive integer. Received: num_classes={num_classes!r}")
         self.num_classes = num_classes
@@ -53,8 +57,15 @@ class _IoUBase(Metric):
         if y_true.shape != y_pred.shape:
             raise ValueError(f"Metric '{self.name}': `y_true` and `y_pred` must hold the same number of labels. "
                              f"Received: {y_true.shape[0]} and {y_pred.shape[0]}")
-        weight = torch.ones((), dtype=self.dtype_torch, device=y_true.device) if sample_weight is None else \
-            self._convert(sample_weight, self.dtype, like=y_true)
+        if sample_weight is None:
+            weight = torch.ones((), dtype=self.dtype_torch, device=y_true.device)
+        else:
+            weight = self._convert(sample_weight, like=y_true)
+            if weight.is_floating_point() and not self.dtype_torch.is_floating_point:
+                warnings.warn(f"Metric '{self.name}': float `sample_weight` with the integer dtype {self.dtype} "
+                              "is truncated to integers, as in Keras. Pass integer weights or a float `dtype`.",
+                              stacklevel=2)
+            weight = weight.to(self.dtype_torch)
         if weight.dim() > 1:
             weight = weight.reshape(-1)
         check_broadcastable(self.name, weight.shape, y_true.shape)
@@ -62,7 +73,7 @@ class _IoUBase(Metric):
         if self.ignore_class is not None:
             valid = (y_true != self.ignore_class).to(self.dtype_torch)
             y_true, y_pred, weight = y_true * valid, y_pred * valid, weight * valid
-        current = confusion_matrix(y_true, y_pred, self.num_classes, weights=weight, dtype=torch.float32,
+        current = confusion_matrix(y_true, y_pred, self.num_classes, weights=weight, dtype=self.dtype_torch,
                                    name=self.name)
         self.total_cm.assign_add(current)
 
@@ -78,7 +89,7 @@ class IoU(_IoUBase):
         num_classes: number of classes.
         target_class_ids: the classes whose IoUs are averaged.
         name: the metric's name.
-        dtype: dtype of the state and result (default float32).
+        dtype: dtype of the confusion matrix (default int64, as in Keras; the result is floatx).
         ignore_class: a label id left out of the counts (e.g. a "void" class).
         sparse_y_true: labels are ids; ``False`` takes the argmax over ``axis``.
         sparse_y_pred: predictions are ids; ``False`` takes the argmax over ``axis``.
@@ -96,7 +107,7 @@ class IoU(_IoUBase):
         self.target_class_ids = target_class_ids
 
     def result(self):
-        cm = self.total_cm.value.to(self.dtype_torch)
+        cm = self.total_cm.value.to(to_torch_dtype(config.floatx()))
         true_positives = torch.diagonal(cm)
         denominator = cm.sum(dim=0) + cm.sum(dim=1) - true_positives
         ids = torch.tensor(self.target_class_ids, device=cm.device)
@@ -127,7 +138,7 @@ class BinaryIoU(IoU):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Thresholds ``y_pred`` and accumulates the 2x2 confusion matrix."""
-        y_pred = self._convert(y_pred, self.dtype)
+        y_pred = self._convert(y_pred, config.floatx())
         return super().update_state(y_true, (y_pred >= self.threshold).to(y_pred.dtype), sample_weight)
 
     def get_config(self):
@@ -138,7 +149,7 @@ class BinaryIoU(IoU):
 class MeanIoU(IoU):
     """The mean of the per-class IoUs over all ``num_classes`` classes (arguments as `IoU`).
 
-    >>> m = MeanIoU(num_classes=2)
+    >>> m = MeanIoU(num_classes=2, dtype="float32")  # the default int64 state would truncate these weights
     >>> round(float(m([0, 0, 1, 1], [0, 1, 0, 1], sample_weight=[0.3, 0.3, 0.3, 0.1])), 6)
     0.238095
     """

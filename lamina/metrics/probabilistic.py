@@ -83,14 +83,18 @@ class SparseCategoricalCrossentropy(_LossMetric):
         name: the metric's name.
         dtype: dtype of the state and result.
         from_logits: ``y_pred`` holds logits rather than probabilities.
+        ignore_class: a label id whose samples count with weight 0 (``None``: none).
         axis: the class axis.
     """
 
-    def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False, axis=-1):
+    def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False, ignore_class=None,
+                 axis=-1):
         super().__init__(loss_function("sparse_categorical_crossentropy"), name=name, dtype=dtype,
-                         from_logits=from_logits, axis=axis)
+                         from_logits=from_logits, ignore_class=ignore_class, axis=axis)
         self.from_logits = from_logits
+        self.ignore_class = ignore_class
         self.axis = axis
 
     def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits, "axis": self.axis}
+        return {**super().get_config(), "from_logits": self.from_logits, "ignore_class": self.ignore_class,
+                "axis": self.axis}

@@ -140,7 +140,8 @@ class CosineSimilarity(MeanMetricWrapper):
         self.axis = axis
 
     def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "axis": self.axis}
+        # Keras 3 leaves ``axis`` out of the config.
+        return {"name": self.name, "dtype": self.dtype}
 
 
 class R2Score(Metric):

@@ -24,7 +24,9 @@ def np_iou(cm, target_ids):
 
 def test_mean_iou_and_iou_vs_numpy_confusion_matrix():
     c = 4
-    mean_iou, iou = metrics.MeanIoU(num_classes=c), metrics.IoU(num_classes=c, target_class_ids=[1, 3])
+    # A float dtype keeps the float weights (the default int64 state truncates them, as Keras does).
+    mean_iou = metrics.MeanIoU(num_classes=c, dtype="float32")
+    iou = metrics.IoU(num_classes=c, target_class_ids=[1, 3], dtype="float32")
     cm = np.zeros((c, c))
     for i in range(3):
         labels = RNG.integers(0, c, size=(3, 5))
@@ -58,10 +60,10 @@ def test_ignore_class_and_one_hot_variants():
     y_pred = np.array([[0.2, 0.3, 0.5], [0.1, 0.2, 0.7], [0.5, 0.3, 0.1], [0.1, 0.4, 0.5]])
     w = np.array([0.1, 0.2, 0.3, 0.4])
     cm = np_confusion(y_true.argmax(-1), y_pred.argmax(-1), 3, w)
-    one_hot = metrics.OneHotIoU(num_classes=3, target_class_ids=[0, 2])
+    one_hot = metrics.OneHotIoU(num_classes=3, target_class_ids=[0, 2], dtype="float32")
     one_hot.update_state(y_true, y_pred, sample_weight=w)
     np.testing.assert_allclose(float(one_hot.result()), np_iou(cm, [0, 2]), rtol=1e-5)
-    one_hot_mean = metrics.OneHotMeanIoU(num_classes=3)
+    one_hot_mean = metrics.OneHotMeanIoU(num_classes=3, dtype="float32")
     one_hot_mean.update_state(y_true, y_pred, sample_weight=w)
     np.testing.assert_allclose(float(one_hot_mean.result()), np_iou(cm, [0, 1, 2]), rtol=1e-5)
 
@@ -70,7 +72,7 @@ def test_binary_iou_vs_numpy():
     y_true = RNG.integers(0, 2, size=20)
     y_pred = RNG.uniform(size=20).astype(np.float32)
     w = RNG.uniform(size=20).astype(np.float32)
-    m = metrics.BinaryIoU(target_class_ids=[0, 1], threshold=0.3)
+    m = metrics.BinaryIoU(target_class_ids=[0, 1], threshold=0.3, dtype="float32")
     m.update_state(y_true, y_pred, sample_weight=w)
     cm = np_confusion(y_true, (y_pred >= 0.3).astype(int), 2, w)
     np.testing.assert_allclose(float(m.result()), np_iou(cm, [0, 1]), rtol=1e-5)
@@ -84,7 +86,7 @@ def test_iou_configs_and_errors():
         clone = type(m).from_config(m.get_config())
         assert clone.get_config() == m.get_config()
     assert metrics.MeanIoU(3, name="m").get_config() == {
-        "num_classes": 3, "name": "m", "dtype": "float32", "ignore_class": None, "sparse_y_true": True,
+        "num_classes": 3, "name": "m", "dtype": "int64", "ignore_class": None, "sparse_y_true": True,
         "sparse_y_pred": True, "axis": -1}
     with pytest.raises(ValueError, match=r"Received: target_class_ids=\[3\]"):
         metrics.IoU(num_classes=3, target_class_ids=[3])
