@@ -42,7 +42,7 @@ class Ftrl(Optimizer):
                  l1_regularization_strength=0.0, l2_regularization_strength=0.0,
                  l2_shrinkage_regularization_strength=0.0, beta=0.0, weight_decay=None, clipnorm=None,
                  clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
-                 loss_scale_factor=None, gradient_accumulation_steps=None, name="ftrl", **kwargs):
+                 loss_scale_factor=None, gradient_accumulation_steps=None, name=None, **kwargs):
         super().__init__(learning_rate, name=name, **base_arguments(locals()), **kwargs)
         _check_sign(initial_accumulator_value, "initial_accumulator_value")
         _check_sign(learning_rate_power, "learning_rate_power", positive=False)

@@ -11,6 +11,13 @@ from lamina import optimizers
 from lamina.optimizers import schedules
 
 
+@pytest.fixture(autouse=True)
+def _fresh_names():
+    # Unnamed optimizers are named like Keras's, uniquified per process ("adam", "adam_1", ...):
+    # each test starts as a fresh process would.
+    lamina.backend.clear_session()
+
+
 def _mlp_variables():
     return [
         lamina.Variable(np.ones((4, 8), "float32"), name="kernel", path="hidden/kernel"),
@@ -100,7 +107,7 @@ def test_initial_slot_values():
 
 def test_schedule_has_no_learning_rate_variable():
     optimizer = optimizers.SGD(learning_rate=schedules.ExponentialDecay(0.1, 10, 0.5))
-    assert _paths(optimizer) == ["SGD/iteration"]
+    assert _paths(optimizer) == ["sgd/iteration"]
 
 
 def test_learning_rate_property_and_setter():
@@ -131,10 +138,10 @@ ADAM_KEYS = ["name", "learning_rate", "weight_decay", "clipnorm", "global_clipno
              "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps",
              "beta_1", "beta_2", "epsilon", "amsgrad"]
 SPECIFIC_DEFAULTS = {
-    optimizers.SGD: ("SGD", 0.01, {"momentum": 0.0, "nesterov": False}),
+    optimizers.SGD: ("sgd", 0.01, {"momentum": 0.0, "nesterov": False}),
     optimizers.Adam: ("adam", 0.001, {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False}),
-    optimizers.AdamW: ("adamw", 0.001, {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False}),
-    optimizers.RMSprop: ("rmsprop", 0.001, {"rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False}),
+    optimizers.AdamW: ("adam_w", 0.001, {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False}),
+    optimizers.RMSprop: ("rm_sprop", 0.001, {"rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False}),
     optimizers.Adagrad: ("adagrad", 0.001, {"initial_accumulator_value": 0.1, "epsilon": 1e-7}),
     optimizers.Adadelta: ("adadelta", 0.001, {"rho": 0.95, "epsilon": 1e-7}),
     optimizers.Adamax: ("adamax", 0.001, {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}),
