@@ -23,8 +23,8 @@ class CSVLogger(Callback):
     """Callback that streams epoch results to a CSV file (Keras 3 semantics).
 
     The header is ``epoch`` (0-based) followed by the log names in sorted order; when the
-    fit validates but the first epoch has no ``val_`` entries (``validation_freq > 1``), the
-    ``val_`` columns are added up front and hold ``NA`` until they are computed. Rows are
+    first epoch has no ``val_`` entries (no validation data, or ``validation_freq > 1``), a
+    ``val_`` column is added for each name, as Keras does, holding ``NA`` where there is no value. Rows are
     flushed after each epoch. Lists and arrays are written as ``"[a, b]"``.
 
     Args:
@@ -65,7 +65,9 @@ class CSVLogger(Callback):
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs.keys())
-            if self.params.get("do_validation") and not any(k.startswith("val_") for k in self.keys):
+            # As Keras: without `val_` entries in the first epoch's logs (no validation, or `validation_freq`
+            # > 1), `val_` columns are added anyway and hold ``NA`` where there is no value.
+            if not any(k.startswith("val_") for k in self.keys):
                 self.keys.extend(["val_" + k for k in self.keys])
         if self.writer is None:
             dialect = type("Dialect", (csv.excel,), {"delimiter": self.sep})

@@ -132,8 +132,22 @@ class ShardedArrays(_Sharded):
 
     def __iter__(self):
         a = self.adapter
+        per_pass = math.ceil(a.num_samples / a.batch_size)
+        batches = self._pass() if a.steps is None else data_adapters.epoch_of_steps(self, a.steps, per_pass,
+                                                                                   self._pass)
+        self.sizes = []
+        try:
+            for batch in batches:
+                if batch is not None:
+                    yield batch
+        finally:
+            self.distribution._grad_scale = 1.0
+
+    def _pass(self):
+        """One pass over the global batches (None where this process skips a batch), shuffled alike everywhere."""
+        a = self.adapter
         n, batch = a.num_samples, a.batch_size
-        per_pass = max(math.ceil(n / batch), 1)
+        per_pass = math.ceil(n / batch)
         perm = order = None
         if a.shuffle is True or a.shuffle == "batch":
             generator = torch.Generator().manual_seed(self.distribution.shared_seed())
@@ -141,19 +155,15 @@ class ShardedArrays(_Sharded):
                 order = torch.randperm(per_pass, generator=generator).tolist()
             else:
                 perm = torch.randperm(n, generator=generator).to(_device_of(a.x))
-        self.sizes = []
-        try:
-            for step in range(a.num_batches):
-                k = step % per_pass
-                start = (order[k] if order is not None else k) * batch
-                bounds = self._take(min(start + batch, n) - start)
-                if bounds is None:
-                    continue
-                lo, hi = start + bounds[0], start + bounds[1]
-                cut = _slicer(slice(lo, hi)) if perm is None else _gatherer(perm[lo:hi])
-                yield _map(cut, a.x), _map(cut, a.y), _map(cut, a.sample_weight)
-        finally:
-            self.distribution._grad_scale = 1.0
+        for k in range(per_pass):
+            start = (order[k] if order is not None else k) * batch
+            bounds = self._take(min(start + batch, n) - start)
+            if bounds is None:
+                yield None
+                continue
+            lo, hi = start + bounds[0], start + bounds[1]
+            cut = _slicer(slice(lo, hi)) if perm is None else _gatherer(perm[lo:hi])
+            yield _map(cut, a.x), _map(cut, a.y), _map(cut, a.sample_weight)
 
 
 class ShardedBatches(_Sharded):

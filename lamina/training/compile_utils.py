@@ -40,6 +40,9 @@ def _per_output(spec, names, what):
         return [spec.get(name) for name in names]
     if isinstance(spec, (list, tuple)) and len(names) > 1 and len(spec) == len(names) and what == "loss":
         return list(spec)
+    if isinstance(spec, (list, tuple)) and what == "metrics" and len(names) > 1 and len(spec) == len(names) \
+            and all(entry is None or isinstance(entry, (list, tuple)) for entry in spec):
+        return list(spec)  # one list of metrics per output: [["accuracy"], ["mae"]]
     if isinstance(spec, (list, tuple)) and what == "loss":
         if len(spec) != len(names):
             raise ValueError(
@@ -141,12 +144,16 @@ class CompileMetrics:
                         continue
                     metric = _resolve_metric(metrics_module, identifier, losses[index],
                                              flat_true[index] if index < len(flat_true) else None, flat_pred[index])
-                    if len(names) > 1:
-                        metric.name = f"{names[index]}_{metric.name}"
-                    if weighted:
-                        metric.name = f"weighted_{metric.name}" if not metric.name.startswith("weighted_") \
-                            else metric.name
+                    metric._base_name = metric.name
                     entries.append((index, metric, weighted))
+        # As Keras: a weighted metric is named "weighted_<name>" only when an unweighted metric of the same
+        # output has its name; multi-output names are prefixed with the output name ("out_b_weighted_mse").
+        unweighted = {(index, metric.name) for index, metric, weighted in entries if not weighted}
+        for index, metric, weighted in entries:
+            if weighted and (index, metric.name) in unweighted:
+                metric.name = f"weighted_{metric.name}"
+            if len(names) > 1:
+                metric.name = f"{names[index]}_{metric.name}"
         self.metrics = entries
         self.built = True
 

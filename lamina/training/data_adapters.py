@@ -84,10 +84,15 @@ class ArrayDataAdapter:
 
     @property
     def num_batches(self):
-        # With an explicit number of steps the data is cycled through as often as needed.
+        # With an explicit number of steps, an epoch may end early when a pass over the data runs out.
         return math.ceil(self.num_samples / self.batch_size) if self.steps is None else self.steps
 
     def __iter__(self):
+        if self.steps is None:
+            return self._pass()
+        return epoch_of_steps(self, self.steps, math.ceil(self.num_samples / self.batch_size), self._pass)
+
+    def _pass(self):
         x, y, sw = self.x, self.y, self.sample_weight
         if self.shuffle is True or self.shuffle == "batch":
             device = next((leaf.device for leaf in _leaves(x) if isinstance(leaf, torch.Tensor)), None)
@@ -99,13 +104,28 @@ class ArrayDataAdapter:
                 return t.index_select(0, perm) if isinstance(t, torch.Tensor) else t[perm.cpu().numpy()]
 
             x, y, sw = _map(gather, x), _map(gather, y), _map(gather, sw)
-        steps = self.num_batches
         batch = self.batch_size
-        per_pass = max(math.ceil(self.num_samples / batch), 1)
-        for step in range(steps):
-            start = (step % per_pass) * batch
-            cut = _slicer(slice(start, start + batch))
+        for step in range(math.ceil(self.num_samples / batch)):
+            cut = _slicer(slice(step * batch, (step + 1) * batch))
             yield _map(cut, x), _map(cut, y), _map(cut, sw)
+
+
+def epoch_of_steps(owner, steps, per_pass, make_pass):
+    """An epoch of ``steps`` batches, as Keras: a pass over the data (``make_pass()``, ``per_pass`` batches) runs
+    on across epochs, an epoch that runs out of data ends early, and the next epoch starts a new pass. The
+    position in the pass is kept on ``owner``."""
+    position = getattr(owner, "_position", per_pass)
+    done = 0
+    while done < steps and per_pass:
+        if position >= per_pass:
+            if done:
+                break  # out of data in this epoch
+            position, owner._pass_batches = 0, make_pass()
+        batch = next(owner._pass_batches)
+        position += 1
+        owner._position = position
+        done += 1
+        yield batch
 
 
 def _slicer(index):

@@ -12,7 +12,8 @@ from lamina.training import data_adapters
 def logs_to_python(logs):
     """0-d tensors to Python floats (the one host synchronisation of a logging point)."""
     out = {}
-    for key, value in (logs or {}).items():
+    # Sorted by name, the order Keras's logs have (its TF backend returns them sorted).
+    for key, value in sorted((logs or {}).items()):
         if isinstance(value, torch.Tensor):
             value = value.detach()
             value = float(value.cpu()) if value.numel() == 1 else value.cpu().numpy()
@@ -38,6 +39,8 @@ def _resolve_verbose(verbose):
 
 def sample_weights_from_class_weight(y, class_weight, sample_weight=None):
     """Per-sample weights from ``{class_index: weight}`` (labels as indices or one-hot rows)."""
+    if sample_weight is not None:
+        raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
     if isinstance(y, (list, tuple, dict)):
         raise ValueError("`class_weight` is only supported for models with a single output.")
     labels = y
@@ -50,10 +53,7 @@ def sample_weights_from_class_weight(y, class_weight, sample_weight=None):
     table = torch.ones(max(max_class + 1, int(labels.max()) + 1 if labels.numel() else 1), device=labels.device)
     for key, value in class_weight.items():
         table[int(key)] = float(value)
-    weights = table[labels]
-    if sample_weight is not None:
-        weights = weights * sample_weight
-    return weights
+    return table[labels]
 
 
 def _make_adapter(x, y, sample_weight, batch_size, steps, shuffle, class_weight=None, distribution=None,
@@ -116,8 +116,7 @@ def fit_loop(model, x, y, batch_size, epochs, verbose, callbacks, validation_spl
         vx, vy, vsw = _unpack_validation(validation_data)
         val_data = _make_adapter(vx, vy, vsw, validation_batch_size or batch_size, validation_steps, False,
                                  distribution=distribution)
-    callbacks = _callbacks(model, callbacks, verbose, epochs, train_data.num_batches, add_history=True,
-                           do_validation=val_data is not None)
+    callbacks = _callbacks(model, callbacks, verbose, epochs, train_data.num_batches, add_history=True)
     needs_batch_logs = callbacks.needs_batch_logs("train")
     train_step, deferred = _loop_step(model, "train")
     per_execution = _steps_per_execution(model)
@@ -290,7 +289,24 @@ def evaluate_loop(model, x, y, batch_size, verbose, sample_weight, steps, callba
     callbacks.on_test_end(logs)
     if return_dict:
         return logs
-    values = list(logs.values())
+    return logs_list(model, logs)
+
+
+def logs_list(model, logs):
+    """The logs as ``evaluate``/``train_on_batch`` list them, in Keras's order: ``loss``, the compiled metrics
+    (single-output models; multi-output names are prefixed, so they fall to the sorted rest), the per-output
+    losses, then every other log sorted by name. One value alone is returned as it is."""
+    names = ["loss"]
+    compiled = getattr(model, "_compile_metrics", None)
+    if compiled is not None:
+        names += [getattr(metric, "_base_name", metric.name) for _, metric, _ in compiled.metrics]
+    names += [tracker.name for tracker in getattr(model, "_output_loss_trackers", None) or []]
+    values, seen = [], set()
+    for name in names:
+        if name in logs and name not in seen:
+            seen.add(name)
+            values.append(logs[name])
+    values += [logs[key] for key in sorted(logs) if key not in seen]
     return values[0] if len(values) == 1 else values
 
 

@@ -114,11 +114,12 @@ class Trainer:
                 self._build_output_trackers()
             total, parts = self._compile_loss(y, y_pred, sample_weight)
             if self._output_loss_trackers:
-                batch = _batch_size(y_pred)
+                # As Keras 3: each output's loss is averaged over the batches with equal weights (the total
+                # `loss` is weighted by batch size), so with a partial last batch the parts don't add up.
                 with torch.no_grad():
                     for tracker, part in zip(self._output_loss_trackers, parts):
                         if part is not None:
-                            tracker.update_state(part.detach(), sample_weight=batch)
+                            tracker.update_state(part.detach())
         extra = self.losses
         if extra:
             extra_total = torch.stack([torch.as_tensor(v, dtype=torch.float32).reshape(()) for v in extra]).sum()
@@ -241,7 +242,7 @@ class Trainer:
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient update on one batch; returns the metrics of that batch."""
-        from lamina.training.loops import logs_to_python, sample_weights_from_class_weight
+        from lamina.training.loops import logs_list, logs_to_python, sample_weights_from_class_weight
 
         self._assert_compiled("train_on_batch")
         self.reset_metrics()
@@ -249,18 +250,18 @@ class Trainer:
         if class_weight is not None:
             sample_weight = sample_weights_from_class_weight(y, class_weight, sample_weight)
         logs = logs_to_python(self._step_function("train")((x, y, sample_weight)))
-        return logs if return_dict else _logs_list(logs)
+        return logs if return_dict else logs_list(self, logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Evaluates one batch; returns its loss and metrics."""
-        from lamina.training.loops import logs_to_python
+        from lamina.training.loops import logs_list, logs_to_python
 
         self._assert_compiled("test_on_batch")
         self.reset_metrics()
         x, y, sample_weight = (data_adapters._map(data_adapters.to_device_tensor, v) for v in (x, y, sample_weight))
         with torch.no_grad():
             logs = logs_to_python(self._step_function("test")((x, y, sample_weight)))
-        return logs if return_dict else _logs_list(logs)
+        return logs if return_dict else logs_list(self, logs)
 
     def predict_on_batch(self, x):
         """The model's outputs on one batch, as NumPy arrays."""
@@ -287,11 +288,6 @@ def _auto_jit(model):
     if config.device().type != "cuda":
         return False
     return all(getattr(layer, "supports_jit", True) for layer in model._flatten_layers())
-
-
-def _logs_list(logs):
-    values = list(logs.values())
-    return values[0] if len(values) == 1 else values
 
 
 def _batch_size(y_pred):

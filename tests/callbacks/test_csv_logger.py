@@ -30,7 +30,7 @@ def test_separator_and_append(tmp_path):
     _fit(CSVLogger(str(path), separator="\t"))
     _fit(CSVLogger(str(path), separator="\t", append=True), epochs=1)
     lines = path.read_text().splitlines()
-    assert lines[0] == "epoch\tloss\tmae"
+    assert lines[0] == "epoch\tloss\tmae\tval_loss\tval_mae"  # Keras adds `val_` columns even without validation
     assert [line.split("\t")[0] for line in lines] == ["epoch", "0", "1", "0"]  # one header only
     _fit(CSVLogger(str(path)), epochs=1)  # append=False overwrites
     assert len(path.read_text().splitlines()) == 2
@@ -49,6 +49,6 @@ def test_list_values_and_bad_filename(tmp_path):
     logger.on_train_begin()
     logger.on_epoch_end(0, {"loss": 0.5, "per_class": [1, 2]})
     logger.on_train_end()
-    assert (tmp_path / "l.csv").read_text().splitlines()[1] == '0,0.5,"""[1, 2]"""'
+    assert (tmp_path / "l.csv").read_text().splitlines()[1] == '0,0.5,"""[1, 2]""",NA,NA'
     with pytest.raises(TypeError, match="Received: filename=3"):
         CSVLogger(3)
