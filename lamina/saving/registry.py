@@ -62,6 +62,25 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
     return None
 
 
+# Where Keras 3 looks up a function serialized with module "builtins" (one of its own, e.g. a loss given as
+# `keras.losses.mean_squared_error`); lamina looks in its modules of the same names.
+_BUILTIN_FUNCTION_MODULES = ("activations", "constraints", "initializers", "losses", "metrics", "optimizers",
+                             "regularizers")
+
+
+def _builtin_function(name):
+    """lamina's public function ``name`` from one of the modules above, or None (nothing else is imported)."""
+    import importlib
+    import inspect
+
+    for module_name in _BUILTIN_FUNCTION_MODULES:
+        module = importlib.import_module(f"lamina.{module_name}")
+        obj = getattr(module, name, None) if not name.startswith("_") else None
+        if inspect.isfunction(obj) and obj.__module__.startswith("lamina."):
+            return obj
+    return None
+
+
 def get_custom_objects():
     """The global table that `register_keras_serializable` fills (mutable)."""
     return _GLOBAL_CUSTOM_OBJECTS
@@ -164,6 +183,8 @@ def deserialize_keras_object(config, module_objects=None, custom_objects=None, p
     if class_name == "function":
         name = inner if isinstance(inner, str) else None
         obj = name and get_registered_object(name, custom_objects, module_objects)
+        if not obj and name and config.get("module") == "builtins":
+            obj = _builtin_function(name)
         if not obj:
             raise DeserializationError(f"Unknown function {inner!r} in the {printable_module_name} config. "
                                        "Register it with `register_keras_serializable` or pass it in custom_objects.")
