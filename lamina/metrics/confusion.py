@@ -34,7 +34,7 @@ class _ThresholdedMetric(Metric):
         self._thresholds_distributed_evenly = is_evenly_distributed_thresholds(thresholds)
         names = {"tp": "true_positives", "fp": "false_positives", "tn": "true_negatives", "fn": "false_negatives"}
         for key in self._keys:
-            variable_name = (variable_names or names)[key]
+            variable_name = (variable_names or {}).get(key, names[key])
             setattr(self, names[key], self.add_variable(shape=(len(thresholds),), initializer="zeros",
                                                         name=variable_name))
         self._counts = {key: getattr(self, names[key]) for key in self._keys}

@@ -19,6 +19,7 @@ no ``eval``, no pickle (DESIGN.md decision 8).
 """
 
 import contextlib
+import importlib
 import inspect
 import threading
 
@@ -70,9 +71,6 @@ _BUILTIN_FUNCTION_MODULES = ("activations", "constraints", "initializers", "loss
 
 def _builtin_function(name):
     """lamina's public function ``name`` from one of the modules above, or None (nothing else is imported)."""
-    import importlib
-    import inspect
-
     for module_name in _BUILTIN_FUNCTION_MODULES:
         module = importlib.import_module(f"lamina.{module_name}")
         obj = getattr(module, name, None) if not name.startswith("_") else None

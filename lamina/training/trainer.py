@@ -115,11 +115,12 @@ class Trainer:
             total, parts = self._compile_loss(y, y_pred, sample_weight)
             if self._output_loss_trackers:
                 # As Keras 3: each output's loss is averaged over the batches with equal weights (the total
-                # `loss` is weighted by batch size), so with a partial last batch the parts don't add up.
+                # `loss` is weighted by batch size), so with a partial last batch the parts don't add up. A
+                # weight of 1 (not None) takes the tracker's two-add fast path for a scalar.
                 with torch.no_grad():
                     for tracker, part in zip(self._output_loss_trackers, parts):
                         if part is not None:
-                            tracker.update_state(part.detach())
+                            tracker.update_state(part.detach(), sample_weight=1)
         extra = self.losses
         if extra:
             extra_total = torch.stack([torch.as_tensor(v, dtype=torch.float32).reshape(()) for v in extra]).sum()
