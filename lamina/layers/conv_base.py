@@ -149,8 +149,11 @@ def channel_axis(data_format):
     return -1 if data_format == "channels_last" else 1
 
 
-def convolve(inputs, kernel, bias, strides, padding, dilation, groups, channels_last):
+def convolve(inputs, kernel, bias, strides, padding, dilation, groups, channels_last, activation=None):
     """N-D convolution of ``inputs`` (in the layer's data format) with a Keras-layout ``kernel``.
+
+    ``activation`` (``None`` for none) is applied to torch's fresh output, in place where it can be
+    (see `activations.apply_to_fresh`), before the view back to the layer's data format.
 
     Symmetric padding goes to torch's conv; only the asymmetric remainder of TF ``'same'``
     padding (even kernels, strides) and ``'causal'`` padding are materialized with ``F.pad``.
@@ -176,6 +179,8 @@ def convolve(inputs, kernel, bias, strides, padding, dilation, groups, channels_
     elif padding == "causal":
         x = F.pad(x, ((kernel.shape[0] - 1) * dilation[0], 0))
     out = _CONV[rank](x, weight, bias, strides, symmetric, dilation, groups)
+    if activation is not None:
+        out = activations.apply_to_fresh(activation, out)
     return out.movedim(1, -1) if channels_last else out
 
 
@@ -234,8 +239,9 @@ class BaseConv(Layer):
 
     def call(self, inputs):
         out = convolve(inputs, self.kernel.value, self.bias.value if self.bias is not None else None,
-                       self.strides, self.padding, self.dilation_rate, self.groups, self._channels_last)
-        return out if self._linear else self.activation(out)
+                       self.strides, self.padding, self.dilation_rate, self.groups, self._channels_last,
+                       None if self._linear else self.activation)
+        return out
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)

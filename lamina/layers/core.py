@@ -140,9 +140,11 @@ class Dense(Layer):
         # addmm fuses the bias into the matrix product (fastest on CPU, see the module notes).
         flat = inputs if inputs.dim() == 2 else inputs.reshape(-1, inputs.shape[-1])
         out = torch.addmm(bias, flat, kernel) if bias is not None else flat.mm(kernel)
+        if not self._linear:
+            out = activations.apply_to_fresh(self.activation, out)
         if inputs.dim() != 2:
             out = out.view(*inputs.shape[:-1], self.units)
-        return out if self._linear else self.activation(out)
+        return out
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

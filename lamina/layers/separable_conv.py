@@ -62,12 +62,12 @@ class _DepthwiseBase(Layer):
                                         regularizer=self.bias_regularizer, constraint=self.bias_constraint,
                                         name="bias")
 
-    def _depthwise(self, inputs, bias):
+    def _depthwise(self, inputs, bias, activation=None):
         kernel = self.depthwise_kernel.value
         *spatial, channels, multiplier = kernel.shape
         grouped = kernel.reshape(*spatial, 1, channels * multiplier)  # output channel c * multiplier + m
         return convolve(inputs, grouped, bias, self.strides, self.padding, self.dilation_rate, channels,
-                        self._channels_last)
+                        self._channels_last, activation)
 
     def _output_channels(self, input_shape):
         raise NotImplementedError
@@ -98,8 +98,8 @@ class _DepthwiseConv(_DepthwiseBase):
         self._add_bias(channels * self.depth_multiplier)
 
     def call(self, inputs):
-        out = self._depthwise(inputs, self.bias.value if self.bias is not None else None)
-        return out if self._linear else self.activation(out)
+        return self._depthwise(inputs, self.bias.value if self.bias is not None else None,
+                               None if self._linear else self.activation)
 
     def _output_channels(self, input_shape):
         channels = input_shape[channel_axis(self.data_format)]
@@ -159,9 +159,9 @@ class _SeparableConv(_DepthwiseBase):
 
     def call(self, inputs):
         depthwise = self._depthwise(inputs, None)
-        out = convolve(depthwise, self.pointwise_kernel.value, self.bias.value if self.bias is not None else None,
-                       (1,) * self.rank, "valid", (1,) * self.rank, 1, self._channels_last)
-        return out if self._linear else self.activation(out)
+        return convolve(depthwise, self.pointwise_kernel.value, self.bias.value if self.bias is not None else None,
+                        (1,) * self.rank, "valid", (1,) * self.rank, 1, self._channels_last,
+                        None if self._linear else self.activation)
 
     def _output_channels(self, input_shape):
         return self.filters

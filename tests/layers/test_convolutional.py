@@ -312,8 +312,9 @@ def test_channels_first_equals_channels_last():
      (1, 3, 4, 2)),
     (layers.DepthwiseConv2D, {"kernel_size": 2, "data_format": "channels_first"}, (1, 2, 3, 4)),
 ])
-def test_gradients_match_finite_differences(cls, kwargs, shape):
-    layer = cls(**kwargs, dtype="float64", bias_initializer="random_normal", activation="tanh")
+@pytest.mark.parametrize("activation", ["tanh", "relu"])  # relu runs in place on the conv's output
+def test_gradients_match_finite_differences(cls, kwargs, shape, activation):
+    layer = cls(**kwargs, dtype="float64", bias_initializer="random_normal", activation=activation)
     x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
     layer(x)
     weights = [w.value for w in layer.trainable_weights]

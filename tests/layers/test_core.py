@@ -44,11 +44,21 @@ def test_dense_against_numpy(shape):
     np.testing.assert_allclose(out, np.maximum(x @ kernel + bias, 0), rtol=1e-5, atol=1e-6)
 
 
-def test_dense_gradients_match_finite_differences():
-    layer = layers.Dense(3, activation="sigmoid", bias_initializer="ones", dtype="float64")
-    x = torch.randn(4, 2, 5, dtype=torch.float64, requires_grad=True)
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])  # relu runs in place on the matmul's output
+@pytest.mark.parametrize("shape", [(4, 5), (4, 2, 5)])
+def test_dense_gradients_match_finite_differences(activation, shape):
+    layer = layers.Dense(3, activation=activation, bias_initializer="random_normal", dtype="float64")
+    x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
     layer(x)
     assert torch.autograd.gradcheck(lambda x, k, b: layer(x), (x, layer.kernel.value, layer.bias.value))
+
+
+def test_dense_relu_leaves_its_input_alone():
+    x = torch.randn(4, 3)
+    before = x.clone()
+    layer = layers.Dense(3, activation="relu", kernel_initializer="identity", use_bias=False)
+    layer(x)
+    torch.testing.assert_close(x, before)
 
 
 def test_dense_config_is_keras_and_json():

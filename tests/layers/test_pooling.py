@@ -75,6 +75,27 @@ def test_pooling_matches_numpy(mode, spatial, pool, strides, padding, data_forma
     assert layer.compute_output_shape(shape)[1:] == tuple(layer(torch.zeros(1, *shape[1:])).shape[1:])
 
 
+@pytest.mark.parametrize("spatial, pool, strides, padding", [
+    ((9,), (3,), (2,), "valid"), ((8,), (4,), (3,), "same"), ((7, 7), (2, 2), (2, 2), "valid"),
+    ((7, 6), (2, 3), (2, 2), "same"), ((5, 5), (3, 3), (1, 1), "same"), ((6, 5), (2, 2), (3, 1), "same"),
+    ((5, 5), (1, 1), (1, 1), "valid"), ((3, 5, 4), (2, 3, 2), (1, 2, 2), "same"),
+])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_max_pooling_without_gradient_matches_torchs_pooling(spatial, pool, strides, padding, data_format):
+    # Without a gradient to record, max pooling takes maxima of strided views (no argmax indices);
+    # with one it runs torch's pooling kernel. Both give the same values, NaNs included.
+    layer = CLASSES[("max", len(spatial))](pool_size=pool, strides=strides, padding=padding, data_format=data_format)
+    x = torch.as_tensor(_x(2, *spatial, 3) if data_format == "channels_last" else _x(2, 3, *spatial))
+    x.view(-1)[5] = float("nan")
+    tracked = layer(x.clone().requires_grad_())
+    with torch.no_grad():
+        plain = layer(x)
+    torch.testing.assert_close(plain, tracked.detach(), equal_nan=True)
+    assert plain.data_ptr() != x.data_ptr()  # a new tensor even for a 1x1 window
+    integers = torch.arange(x.numel()).reshape(x.shape)
+    torch.testing.assert_close(layer(integers), layer(integers.float().requires_grad_()).detach())
+
+
 def test_average_same_counts_only_real_positions():
     # Keras: a border window of a 3x3 input with pool 2 covers 1 real position at the corner.
     x = np.arange(9, dtype="float32").reshape(1, 3, 3, 1)
@@ -172,7 +193,7 @@ def test_seed004_pooling_on_a_7x7_image():
     avepooled = layers.AveragePooling2D(pool_size=2, strides=2)(image)
     assert tuple(maxpooled.shape) == tuple(avepooled.shape) == (1, 3, 3, 1)
     np.testing.assert_allclose(maxpooled[0, :, :, 0].numpy(), blocks.max(axis=(1, 3)))
-    np.testing.assert_allclose(avepooled[0, :, :, 0].numpy(), blocks.mean(axis=(1, 3)), rtol=1e-6)
+    np.testing.assert_allclose(avepooled[0, :, :, 0].numpy(), blocks.mean(axis=(1, 3)), rtol=1e-6, atol=1e-7)
     pooled = layers.GlobalAveragePooling2D()(image)
     assert tuple(pooled.shape) == (1, 1)
     np.testing.assert_allclose(pooled.numpy()[0, 0], image.mean(), rtol=1e-5)
