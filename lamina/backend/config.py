@@ -117,3 +117,13 @@ def set_compile_backend(name):
     if not isinstance(name, str) or not name:
         raise ValueError(f"The compile backend must be a backend name string. Received: name={name!r}")
     _COMPILE_BACKEND = name
+
+
+def set_reuse_freed_memory(enabled):
+    """Whether ``fit``/``evaluate``/``predict`` on the CPU keep freed host memory for the next batch.
+
+    On (the default) with glibc: see `lamina.backend.host_memory` for what is changed and the figures.
+    """
+    from lamina.backend import host_memory
+
+    host_memory.set_reuse_freed_memory(enabled)

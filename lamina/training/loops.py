@@ -1,11 +1,13 @@
 """The epoch and batch loops behind ``fit``, ``evaluate`` and ``predict``."""
 
+import functools
 import itertools
 import sys
 
 import numpy as np
 import torch
 
+from lamina.backend import config, host_memory
 from lamina.training import data_adapters
 
 
@@ -99,6 +101,18 @@ def _callbacks(model, callbacks, verbose, epochs, steps, add_history, **params):
                         verbose=verbose, epochs=epochs, steps=steps, **params)
 
 
+def _reusing_host_memory(loop):
+    """Runs ``loop`` inside `host_memory.reuse_freed_memory` for the configured device."""
+
+    @functools.wraps(loop)
+    def run(*args, **kwargs):
+        with host_memory.reuse_freed_memory(config.device()):
+            return loop(*args, **kwargs)
+
+    return run
+
+
+@_reusing_host_memory
 def fit_loop(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
              class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps, validation_batch_size,
              validation_freq):
@@ -275,6 +289,7 @@ def _run_evaluation(model, adapter, callbacks, distribution=None):
     return logs_to_python(logs)
 
 
+@_reusing_host_memory
 def evaluate_loop(model, x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict, **kwargs):
     if kwargs:
         raise TypeError(f"Invalid keyword arguments passed to evaluate(): {sorted(kwargs)}")
@@ -310,6 +325,7 @@ def logs_list(model, logs):
     return values[0] if len(values) == 1 else values
 
 
+@_reusing_host_memory
 def predict_loop(model, x, batch_size, verbose, steps, callbacks):
     distribution = _active_distribution(model)
     adapter = _make_adapter(x, None, None, batch_size, steps, False, distribution=distribution, record_sizes=True)
