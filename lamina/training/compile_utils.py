@@ -158,6 +158,8 @@ class CompileMetrics:
         self.built = True
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        if not self.metrics:
+            return
         flat_pred = _flatten(y_pred)
         flat_true = _flatten(y_true) if len(flat_pred) > 1 else [y_true]
         flat_sw = _flatten(sample_weight) if isinstance(sample_weight, (list, tuple)) else [sample_weight] * len(

@@ -338,3 +338,46 @@ def test_sparse_labels_of_the_wrong_rank_or_range_are_clear_errors():
         losses.SparseCategoricalCrossentropy()(np.eye(3)[:2], _probs((2, 3)))
     with pytest.raises(ValueError, match=r"outside the valid range \[0, 3\).*\[0, 3\]"):
         losses.sparse_categorical_crossentropy([0, 3], _probs((2, 3)))
+
+
+# ---- SparseCategoricalCrossentropy's one-kernel batch mean --------------------------------------------------
+
+def _general_path(loss, y_true, y_pred):
+    return losses.Loss.__call__(loss, y_true, y_pred)  # the base class's call: convert, per-sample, reduce
+
+
+@pytest.mark.parametrize("labels_shape, label_dtype", [((6,), torch.int64), ((6, 1), torch.int64),
+                                                       ((6,), torch.int32), ((6, 1), torch.uint8)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sparse_crossentropy_batch_mean_equals_the_general_path(labels_shape, label_dtype, dtype):
+    rng = np.random.default_rng(3)
+    labels = torch.as_tensor(rng.integers(0, 4, labels_shape)).to(label_dtype)
+    logits = torch.as_tensor(rng.normal(size=(6, 4)) * 3, dtype=getattr(torch, dtype)).requires_grad_()
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True, dtype=dtype)
+    fast, general = loss(labels, logits), _general_path(loss, labels, logits)
+    torch.testing.assert_close(fast, general)
+    (fast_grad,) = torch.autograd.grad(fast, logits)
+    (general_grad,) = torch.autograd.grad(general, logits)
+    torch.testing.assert_close(fast_grad, general_grad)
+    expected = -np.mean(_log_softmax_np(logits.detach().numpy())[np.arange(6), labels.reshape(-1).long().numpy()])
+    np.testing.assert_allclose(float(fast), expected, rtol=1e-6)
+
+
+def _log_softmax_np(x):
+    return x - _logsumexp(x)
+
+
+def test_sparse_crossentropy_batch_mean_scores_a_softmax_output_from_its_logits():
+    logits = torch.tensor([[40.0, -40.0, 0.0], [0.0, 1.0, 2.0]])
+    probs = lamina.activations.softmax(logits)
+    loss = losses.SparseCategoricalCrossentropy()
+    labels = torch.tensor([1, 2])
+    torch.testing.assert_close(loss(labels, probs), _general_path(loss, labels, probs))
+    assert float(loss(labels, probs)) > 30  # from the logits: not clipped at -log(1e-7) = 16.1
+
+
+def test_sparse_crossentropy_batch_mean_refuses_labels_out_of_range():
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True)
+    for bad in ([0, 3], [-1, 0]):
+        with pytest.raises(ValueError, match=r"label outside the valid range \[0, 3\)"):
+            loss(torch.tensor(bad), torch.zeros(2, 3))
