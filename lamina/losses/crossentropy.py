@@ -292,6 +292,28 @@ def categorical_generalized_cross_entropy(y_true, y_pred, q):
     return (1.0 - torch.pow(p, q)) / q
 
 
+def _fast_path_logits(loss, y_pred, from_logits):
+    """The logits a loss's one-kernel batch mean can use, or ``None`` when the general path is needed.
+
+    That path is taken for the default reduction, a plain tensor without a mask, and logits either
+    given (``from_logits=True``) or cached by a sigmoid/softmax output (``from_logits=False``), in the
+    loss dtype and of a type torch's fused kernels take on the device.
+    """
+    if loss.reduction != "sum_over_batch_size" or type(y_pred) is not torch.Tensor or not y_pred.dim() \
+            or getattr(y_pred, "_keras_mask", None) is not None:
+        return None
+    logits = getattr(y_pred, "_keras_logits", None)
+    if from_logits:
+        scores = y_pred if logits is None else None  # with cached logits the general path warns
+    else:
+        scores = logits if type(logits) is torch.Tensor and logits.shape == y_pred.shape else None
+    if scores is None or scores.dtype != loss._torch_dtype or not scores.numel():
+        return None
+    if scores.device.type == "cpu" and scores.dtype not in (torch.float32, torch.float64):
+        return None
+    return scores
+
+
 class BinaryCrossentropy(LossFunctionWrapper):
     """Binary crossentropy between labels in ``[0, 1]`` and probabilities (or logits).
 
@@ -315,6 +337,28 @@ class BinaryCrossentropy(LossFunctionWrapper):
         self.from_logits = from_logits
         self.label_smoothing = label_smoothing
         self.axis = axis
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if sample_weight is None:
+            mean = self._batch_mean(y_true, y_pred)
+            if mean is not None:
+                return mean
+        return super().__call__(y_true, y_pred, sample_weight)
+
+    def _batch_mean(self, y_true, y_pred):
+        """Unweighted logits (or a sigmoid output with its logits) against labels of the same shape, averaged
+        over everything (the mean over ``axis`` and then over the batch), in one
+        ``F.binary_cross_entropy_with_logits``; ``None`` when the general path is needed."""
+        kwargs = self._fn_kwargs
+        if kwargs["label_smoothing"] or kwargs["axis"] != -1:
+            return None
+        logits = _fast_path_logits(self, y_pred, kwargs["from_logits"])
+        if logits is None or type(y_true) is not torch.Tensor or y_true.shape != logits.shape \
+                or y_true.device != logits.device:
+            return None
+        if y_true.dtype != logits.dtype:
+            y_true = y_true.to(logits.dtype)
+        return F.binary_cross_entropy_with_logits(logits, y_true)
 
     def get_config(self):
         return {**Loss.get_config(self), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
@@ -453,17 +497,10 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         12 us for the kernel, for a (128, 10) batch on the CPU).
         """
         kwargs = self._fn_kwargs
-        if self.reduction != "sum_over_batch_size" or kwargs["ignore_class"] is not None \
-                or kwargs["axis"] not in (-1, 1) or type(y_pred) is not torch.Tensor or y_pred.dim() != 2 \
-                or getattr(y_pred, "_keras_mask", None) is not None:
+        if kwargs["ignore_class"] is not None or kwargs["axis"] not in (-1, 1):
             return None
-        logits = getattr(y_pred, "_keras_logits", None)
-        if kwargs["from_logits"]:
-            scores = y_pred if logits is None else None  # with cached logits the general path warns
-        else:
-            scores = logits if type(logits) is torch.Tensor and logits.shape == y_pred.shape else None
-        if scores is None or scores.dtype != self._torch_dtype or scores.device.type == "cpu" \
-                and scores.dtype not in (torch.float32, torch.float64):
+        scores = _fast_path_logits(self, y_pred, kwargs["from_logits"])
+        if scores is None or scores.dim() != 2:
             return None
         if type(y_true) is not torch.Tensor or y_true.is_floating_point() or y_true.dtype == torch.bool \
                 or y_true.device != scores.device:

@@ -381,3 +381,22 @@ def test_sparse_crossentropy_batch_mean_refuses_labels_out_of_range():
     for bad in ([0, 3], [-1, 0]):
         with pytest.raises(ValueError, match=r"label outside the valid range \[0, 3\)"):
             loss(torch.tensor(bad), torch.zeros(2, 3))
+
+
+@pytest.mark.parametrize("shape", [(6,), (6, 1), (6, 3), (2, 3, 4)])
+@pytest.mark.parametrize("through_sigmoid", [False, True])
+def test_binary_crossentropy_batch_mean_equals_the_general_path(shape, through_sigmoid):
+    rng = np.random.default_rng(4)
+    logits = torch.as_tensor(rng.normal(size=shape) * 4, dtype=torch.float32).requires_grad_()
+    labels = torch.as_tensor(rng.integers(0, 2, shape))
+    y_pred = lamina.activations.sigmoid(logits) if through_sigmoid else logits
+    loss = losses.BinaryCrossentropy(from_logits=not through_sigmoid)
+    for y_true in (labels.float(), labels, labels.bool()):
+        fast, general = loss(y_true, y_pred), _general_path(loss, y_true, y_pred)
+        torch.testing.assert_close(fast, general)
+        (fast_grad,) = torch.autograd.grad(fast, logits)
+        (general_grad,) = torch.autograd.grad(general, logits)
+        torch.testing.assert_close(fast_grad, general_grad)
+    z, x = labels.double().numpy(), logits.detach().double().numpy()
+    expected = np.mean(np.maximum(x, 0) - x * z + np.log1p(np.exp(-np.abs(x))))
+    np.testing.assert_allclose(float(loss(labels.float(), y_pred)), expected, rtol=1e-6)
