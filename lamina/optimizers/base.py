@@ -275,7 +275,16 @@ class Optimizer(WeightDecayAndEMA, OptimizerSerialization):
             for variable in variables:
                 if variable.constraint is not None:
                     variable.apply_constraint()
-            self._iterations.value.add_(1)
+            self._iterations.value.add_(self._one_step())
+
+    def _one_step(self):
+        """A 0-d 1 like the iteration counter (adding a Python number costs a few us more per step)."""
+        counter = self._iterations.value
+        one = self.__dict__.get("_one")
+        if one is None or one.device != counter.device or one.dtype != counter.dtype:
+            one = torch.ones((), dtype=counter.dtype, device=counter.device)
+            self.__dict__["_one"] = one
+        return one
 
     def _resolve_variables(self, grads, trainable_variables):
         if trainable_variables is None:

@@ -24,6 +24,10 @@ def to_float(value):
 
 def _as_gradient(grad, variable):
     """``grad`` as a dense tensor with the variable's dtype and device, or a clear error."""
+    param = variable.value
+    if type(grad) is torch.Tensor and not grad.requires_grad and grad.layout == torch.strided \
+            and grad.shape == param.shape and grad.dtype == param.dtype and grad.device == param.device:
+        return grad  # autograd's gradients: nothing to convert (the common case, once per variable per step)
     if isinstance(grad, Variable):
         grad = grad.value
     if not isinstance(grad, torch.Tensor):
@@ -34,7 +38,6 @@ def _as_gradient(grad, variable):
                 f"Gradients must be tensors or arrays. Received: gradient of type {type(grad).__name__} "
                 f"for variable '{variable.path}'"
             ) from error
-    param = variable.value
     if grad.is_sparse:
         grad = grad.to_dense()
     if grad.shape != param.shape:
