@@ -54,7 +54,9 @@ class ProgbarLogger(Callback):
         self._update(batch, None)
 
     def _update(self, batch, logs):
-        self._seen = batch + 1
+        # With steps_per_execution the last index may pass the end of the epoch (see `fit`): never show 4/3.
+        steps = self.params.get("steps")
+        self._seen = batch + 1 if not steps else min(batch + 1, steps)
         if self.progbar is not None:
             self.progbar.update(self._seen, values=logs, finalize=False)
 

@@ -151,13 +151,11 @@ def fit_loop(model, x, y, batch_size, epochs, verbose, callbacks, validation_spl
         for begin, execution in _executions(batches, per_execution, first_step):
             if needs_batch_logs:
                 callbacks.on_train_batch_begin(begin)
-            end = begin - 1
             for batch in execution:
                 logs = train_step(batch)
-                end += 1
             ran = True
             if needs_batch_logs:
-                callbacks.on_train_batch_end(end, _execution_logs(model, logs, deferred))
+                callbacks.on_train_batch_end(begin + per_execution - 1, _execution_logs(model, logs, deferred))
             if model.stop_training:
                 break
         if deferred and ran:
@@ -220,7 +218,9 @@ def _steps_per_execution(model):
 def _executions(batches, size, first_step=0):
     """Groups the batches into executions of ``size`` steps: yields ``(index of the first step, batches)``.
 
-    The batches of an execution are produced lazily; the last execution of an epoch may be shorter.
+    The batches of an execution are produced lazily; the last execution of an epoch may be shorter. As in
+    Keras 3, ``on_*_batch_end`` gets the nominal index of an execution's last step, ``first + size - 1``,
+    also for a shorter last execution (3 batches with ``steps_per_execution=2``: indices 1 and 3).
     """
     iterator = iter(batches)
     step = first_step
@@ -275,13 +275,11 @@ def _run_evaluation(model, adapter, callbacks, distribution=None):
         for begin, execution in _executions(adapter, per_execution):
             if needs_batch_logs:
                 callbacks.on_test_batch_begin(begin)
-            end = begin - 1
             for batch in execution:
                 logs = test_step(batch)
-                end += 1
             ran = True
             if needs_batch_logs:
-                callbacks.on_test_batch_end(end, _execution_logs(model, logs, deferred))
+                callbacks.on_test_batch_end(begin + per_execution - 1, _execution_logs(model, logs, deferred))
     if deferred and ran:
         logs = model.get_metrics_result()
     if distribution is not None:
@@ -350,7 +348,7 @@ def predict_loop(model, x, batch_size, verbose, steps, callbacks):
                 count += 1
             if needs_batch_logs:  # the outputs of every batch of the execution, concatenated
                 out = outputs[-1] if count == 1 else _concatenate_tensors(outputs[-count:])
-                callbacks.on_predict_batch_end(begin + count - 1, {"outputs": out})
+                callbacks.on_predict_batch_end(begin + per_execution - 1, {"outputs": out})
     callbacks.on_predict_end()
     if not outputs:
         raise ValueError("Unexpected result of `predict_function` (empty batch_outputs): the input is empty.")

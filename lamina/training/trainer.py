@@ -42,10 +42,10 @@ class Trainer:
             run_eagerly: never compile the steps with torch.compile.
             steps_per_execution: how many batches one execution runs. Batch-level callbacks are called once
                 per execution, ``on_*_batch_begin`` with the index of its first batch and ``on_*_batch_end``
-                with the index of its last batch and the logs after it (the last execution of an epoch may be
-                shorter), and ``stop_training`` is checked between executions, as in Keras. On torch the
-                batches of an execution run one after another in eager Python (or each through the compiled
-                step); what an execution saves is the per-batch work of callbacks and logs.
+                with the index ``first + steps_per_execution - 1`` (as Keras, also when the last execution of an
+                epoch is shorter) and the logs after it, and ``stop_training`` is checked between executions,
+                as in Keras. On torch the batches of an execution run one after another in eager Python (or each
+                through the compiled step); what an execution saves is the per-batch work of callbacks and logs.
             jit_compile: ``True`` compiles the steps with `torch.compile`; ``'auto'`` compiles on CUDA when every
                 layer can be compiled without graph breaks, and runs eagerly on the CPU.
         """

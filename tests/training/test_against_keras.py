@@ -40,6 +40,11 @@ _KEPT = {
                           "metrics_names": _METRICS_NAMES},
     "on_batch_single": {"metrics_names": _METRICS_NAMES},
     "on_batch_multi": {"metrics_names": _METRICS_NAMES},
+    "steps_per_execution_with_steps_per_epoch": {
+        "fits": "With steps_per_epoch=3 and steps_per_execution=2, Keras (TF backend) runs whole executions: 4 "
+                "batches in the first epoch and the pass's last one in the second. lamina runs exactly "
+                "steps_per_epoch batches per epoch (executions of 2 and 1), so the epochs' logs differ (the "
+                "same 5 batches run in all, and the final weights agree)"},
     "multi_metrics_flat_list": {"error": "Keras 3 refuses a flat list of metrics for a multi-output model; lamina "
                                          "accepts it as Keras 2 did (every output gets each metric), so that "
                                          "Keras 2 code runs unchanged"},

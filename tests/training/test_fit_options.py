@@ -244,11 +244,12 @@ def test_steps_per_execution_calls_batch_callbacks_once_per_execution():
     history = model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[recorder])
     assert [b for (b,) in recorder.of("train_begin")] == [0, 4, 8, 0, 4, 8]
     ends = recorder.of("train_end")
-    assert [b for b, _ in ends] == [3, 7, 9, 3, 7, 9]  # the last execution of an epoch is partial
+    # As Keras: the nominal last index, first + 4 - 1, also for the partial last execution (batches 8 and 9)
+    assert [b for b, _ in ends] == [3, 7, 11, 3, 7, 11]
     # the logs of an execution are those after its last step: the same as step-by-step training there
     by_step = {(i // 10, b): logs for i, (b, logs) in enumerate(recorder_1.of("train_end"))}
     for i, (b, logs) in enumerate(ends):
-        expected = by_step[(i // 3, b)]
+        expected = by_step[(i // 3, min(b, 9))]
         assert logs.keys() == expected.keys()
         for key in logs:
             assert float(logs[key]) == pytest.approx(float(expected[key]), rel=1e-6)
@@ -262,14 +263,14 @@ def test_steps_per_execution_in_evaluate_and_predict():
     model, recorder = _spe_model(3), Recorder()
     logs = model.evaluate(x, y, batch_size=4, verbose=0, callbacks=[recorder], return_dict=True)
     assert [b for (b,) in recorder.of("test_begin")] == [0, 3, 6, 9]
-    assert [b for b, _ in recorder.of("test_end")] == [2, 5, 8, 9]
+    assert [b for b, _ in recorder.of("test_end")] == [2, 5, 8, 11]  # Keras's nominal index for the last
     err = _predict_np(model, x) - y
     assert logs["loss"] == pytest.approx(np.mean(err ** 2), rel=RTOL)
     assert logs["mae"] == pytest.approx(np.mean(np.abs(err)), rel=RTOL)
     first = recorder.of("test_end")[0][1]  # after the first execution: batches 0-2, samples 0-11
     assert float(first["mae"]) == pytest.approx(np.mean(np.abs(err[:12])), rel=RTOL)
     out = model.predict(x, batch_size=4, verbose=0, callbacks=[recorder])
-    assert recorder.of("predict_end") == [(2, 12), (5, 12), (8, 12), (9, 4)]  # outputs of each execution
+    assert recorder.of("predict_end") == [(2, 12), (5, 12), (8, 12), (11, 4)]  # outputs of each execution
     np.testing.assert_allclose(out, _predict_np(model, x), rtol=RTOL, atol=1e-6)
 
 
@@ -447,5 +448,5 @@ def test_steps_that_return_their_own_logs_are_not_replaced_by_metric_results():
     custom.compile(optimizer="sgd", loss="mse", steps_per_execution=3)
     recorder = Recorder()
     history = custom.fit(x, y, batch_size=2, epochs=1, verbose=0, callbacks=[recorder])
-    assert [(b, float(logs["steps"])) for b, logs in recorder.of("train_end")] == [(2, 3.0), (5, 6.0), (7, 8.0)]
+    assert [(b, float(logs["steps"])) for b, logs in recorder.of("train_end")] == [(2, 3.0), (5, 6.0), (8, 8.0)]
     assert history.history == {"steps": [8.0]}

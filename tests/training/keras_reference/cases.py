@@ -174,6 +174,27 @@ CASES = [
     dict(name="model_checkpoint_batch_freq", model="reg", compile=dict(loss="mse"), fit=dict(batch_size=4, epochs=2),
          callbacks=[{"class": "ModelCheckpoint", "file": "b.{epoch:02d}-{batch:02d}-{loss:.3f}.weights.h5",
                      "kwargs": {"save_weights_only": True, "save_freq": 2}}]),
+    dict(name="model_checkpoint_best_only_max", model="bin", y="y_bin",
+         compile=dict(loss="binary_crossentropy", metrics=["accuracy"], lr=0.5),
+         fit=dict(batch_size=4, epochs=6, validation_data=("x_val", "y_bin_val")),
+         callbacks=[{"class": "ModelCheckpoint", "file": "acc.{epoch:02d}-{val_accuracy:.4f}.weights.h5",
+                     "kwargs": {"save_weights_only": True, "save_best_only": True, "monitor": "val_accuracy"}}]),
+    dict(name="model_checkpoint_best_only_mode_max_loss", model="reg", compile=dict(loss="mse"),
+         fit=dict(batch_size=4, epochs=4),
+         callbacks=[{"class": "ModelCheckpoint", "file": "worst.{epoch:02d}.weights.h5",
+                     "kwargs": {"save_weights_only": True, "save_best_only": True, "monitor": "loss",
+                                "mode": "max"}}]),
+    # -- executions of several steps, and data given as a PyDataset or a generator
+    dict(name="steps_per_execution", model="reg", compile=dict(loss="mse", metrics=["mae"], steps_per_execution=2),
+         fit=dict(batch_size=4, epochs=2, validation_data=("x_val", "y_val"))),
+    dict(name="steps_per_execution_with_steps_per_epoch", model="reg",
+         compile=dict(loss="mse", steps_per_execution=2), fit=dict(batch_size=2, epochs=2, steps_per_epoch=3)),
+    dict(name="py_dataset", model="reg", x="py_dataset", compile=dict(loss="mse", metrics=["mae"]),
+         fit=dict(epochs=2)),
+    dict(name="py_dataset_weighted", model="reg", x="py_dataset_weighted",
+         compile=dict(loss="mse", weighted_metrics=["mae"]), fit=dict(epochs=2)),
+    dict(name="generator_steps_per_epoch", model="reg", x="generator", compile=dict(loss="mse", metrics=["mae"]),
+         fit=dict(epochs=2, steps_per_epoch=3)),
     dict(name="loss_weights_single_output", model="reg", compile=dict(loss="mse", loss_weights=0.5, metrics=["mse"]),
          fit=dict(batch_size=4, epochs=2)),
     dict(name="multi_metrics_flat_list", model="multi", y=["y_bin", "y"],
@@ -290,9 +311,35 @@ def make_callbacks(K, specs, folder):
     return out
 
 
+def _dataset(K, kind, data):
+    """Batches of 4 of ``x``/``y`` (the last one of 2): a `PyDataset` (optionally with ``sw``) or an endless
+    generator."""
+    x, y, sw = data["x"], data["y"], data["sw"]
+    starts = range(0, N, 4)
+    if kind == "generator":
+        def batches():
+            while True:
+                for i in starts:
+                    yield x[i:i + 4], y[i:i + 4]
+
+        return batches()
+
+    class Batches(K.utils.PyDataset):
+        def __len__(self):
+            return len(starts)
+
+        def __getitem__(self, index):
+            i = starts[index]
+            if kind == "py_dataset_weighted":
+                return x[i:i + 4], y[i:i + 4], sw[i:i + 4]
+            return x[i:i + 4], y[i:i + 4]
+
+    return Batches()
+
+
 def _recorder(K):
     class Recorder(K.callbacks.Callback):
-        """The learning rate each epoch starts with, and the batches each epoch runs."""
+        """The learning rate each epoch starts with, and ``[batch index, loss]`` at each ``on_train_batch_end``."""
 
         def __init__(self):
             super().__init__()
@@ -300,10 +347,11 @@ def _recorder(K):
 
         def on_epoch_begin(self, epoch, logs=None):
             self.lr.append(float(np.asarray(self.model.optimizer.learning_rate)))
-            self.batches.append(0)
+            self.batches.append([])
 
         def on_train_batch_end(self, batch, logs=None):
-            self.batches[-1] += 1
+            # The index Keras gives (with steps_per_execution, the last batch of each execution) and the loss
+            self.batches[-1].append([int(batch), float(np.asarray(logs["loss"]))])
 
     return Recorder()
 
@@ -329,8 +377,9 @@ def run_case(K, case, data, weights, folder):
     model = build_model(K, case["model"])
     model.set_weights(weights)
     compile_model(K, model, case["compile"])
-    x = data[case.get("x", "x")]
-    y = _data(data, case.get("y", "y"))
+    source = case.get("x", "x")
+    x = data[source] if source in data else _dataset(K, source, data)
+    y = _data(data, case.get("y", "y")) if source in data else None  # a dataset or generator holds the targets
     if case.get("kind") == "on_batch":
         return _run_on_batch(model, case, data, x, y)
     result = {"fits": []}
@@ -354,6 +403,14 @@ def run_case(K, case, data, weights, folder):
     result["weights"] = to_json(model.get_weights())
     result["final_lr"] = float(np.asarray(model.optimizer.learning_rate))
     result["callbacks"] = [_callback_state(cb, spec, folder) for cb, spec in zip(callbacks, case.get("callbacks", []))]
+    if case.get("x") in ("py_dataset", "py_dataset_weighted"):  # evaluate/predict on the same dataset
+        result["evaluate_dict"] = to_json(model.evaluate(x, verbose=0, return_dict=True))
+        result["predict"] = to_json(model.predict(x, verbose=0))
+        return result
+    if case.get("x") == "generator":
+        result["evaluate_dict"] = to_json(model.evaluate(_dataset(K, "generator", data), steps=2, verbose=0,
+                                                         return_dict=True))
+        return result
     if y is not None and not np.isnan(x).any():
         result["evaluate"] = to_json(model.evaluate(x, y, batch_size=4, verbose=0))
         result["evaluate_dict"] = to_json(model.evaluate(x, y, batch_size=4, verbose=0, return_dict=True))
