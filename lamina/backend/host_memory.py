@@ -114,18 +114,32 @@ def reuse_freed_memory(device=None):
         with _lock:
             _depth -= 1
             if _depth == 0:
-                _timer = threading.Timer(RELEASE_DELAY_S, release)
+                _timer = threading.Timer(RELEASE_DELAY_S, _release_unless_replaced)
+                _timer.args = (_timer,)
                 _timer.daemon = True
                 _timer.start()
 
 
+def _release_unless_replaced(timer):
+    with _lock:
+        if timer is _timer:  # a timer cancelled too late (a loop began and ended since) does nothing
+            _release_locked()
+
+
 def release():
     """Restores glibc's settings and hands the free pages back now, unless a loop is running."""
-    global _reusing, _timer
     with _lock:
-        if _depth or not _reusing:
-            return
+        _release_locked()
+
+
+def _release_locked():
+    global _reusing, _timer
+    if _depth:
+        return
+    if _timer is not None:
+        _timer.cancel()
         _timer = None
+    if _reusing:
         _reusing = False
         _libc.mallopt(_M_MMAP_MAX, _GLIBC_MMAP_MAX)
         _libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_AFTER)

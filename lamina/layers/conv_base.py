@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from lamina import activations, constraints, initializers, regularizers
 from lamina.backend.config import standardize_data_format
+from lamina.engine.call_context import CONTEXT
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.layers.core import drop_unsupported
@@ -238,10 +239,10 @@ class BaseConv(Layer):
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={channel_axis(self.data_format): channels})
 
     def call(self, inputs):
-        out = convolve(inputs, self.kernel.value, self.bias.value if self.bias is not None else None,
-                       self.strides, self.padding, self.dilation_rate, self.groups, self._channels_last,
-                       None if self._linear else self.activation)
-        return out
+        linear = self._linear or CONTEXT.deferred_relu is self  # see `functional.relu_after_max_pool`
+        return convolve(inputs, self.kernel.value, self.bias.value if self.bias is not None else None,
+                        self.strides, self.padding, self.dilation_rate, self.groups, self._channels_last,
+                        None if linear else self.activation)
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)

@@ -113,3 +113,15 @@ def test_predict_and_fit_run_with_reuse_and_release_after():
     assert host_memory._depth == 0 and host_memory._timer is not None
     host_memory.release()
     assert _mmapped_by_allocation()
+
+
+def test_a_timer_replaced_by_a_later_loop_releases_nothing():
+    with host_memory.reuse_freed_memory():
+        pass
+    stale = host_memory._timer
+    with host_memory.reuse_freed_memory():
+        pass
+    host_memory._release_unless_replaced(stale)  # as if it had fired while the second loop ran
+    assert not _mmapped_by_allocation()
+    host_memory._release_unless_replaced(host_memory._timer)
+    assert _mmapped_by_allocation()
