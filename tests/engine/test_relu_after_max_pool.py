@@ -79,3 +79,25 @@ def test_sequential_models_are_rewritten_and_the_flag_never_outlives_a_call():
     with pytest.raises(ValueError):
         model(torch.randn(1, 6, 6, 3))  # a channel count the conv does not take
     assert CONTEXT.deferred_relu is None
+
+
+@pytest.mark.parametrize("relu_layer", [lambda: layers.Activation("relu"), lambda: layers.ReLU()])
+def test_a_relu_layer_before_a_max_pool_moves_after_it(relu_layer):
+    lamina.utils.set_random_seed(0)
+    inputs = lamina.Input((7, 7, 2))
+    x = layers.Conv2D(3, 2)(inputs)
+    x = layers.MaxPooling2D()(relu_layer()(x))
+    model = lamina.Model(inputs, layers.Dense(1)(layers.Flatten()(x)))
+    assert _kinds(model)[:3] == ["Conv2D", "_Skipped", "_ThenRelu"]
+    x = torch.randn(2, 7, 7, 2)
+    assert torch.equal(model(x), _layer_by_layer(model, x, False))
+    weights = [w.value for w in model.trainable_weights]
+    grads = torch.autograd.grad(model(x, training=True).sum(), weights)
+    for got, want in zip(grads, torch.autograd.grad(_layer_by_layer(model, x, True).sum(), weights)):
+        assert torch.equal(got, want)
+
+
+def test_a_relu_layer_with_options_stays():
+    inputs = lamina.Input((6, 6, 1))
+    model = lamina.Model(inputs, layers.MaxPooling2D()(layers.ReLU(max_value=1.0)(inputs)))
+    assert _kinds(model) == ["ReLU", "MaxPooling2D"]
