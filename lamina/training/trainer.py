@@ -6,6 +6,7 @@ keeps its values on the device: logs are 0-d tensors, turned into Python numbers
 where something prints or records them.
 """
 
+import types
 import warnings
 
 import torch
@@ -306,9 +307,9 @@ def _compile_step(model, kind):
     if kind == "predict" or getattr(type(model), method) is not getattr(Trainer, method):
         # predict, or a step the model overrides: compile the method itself (the optimizer update inside a
         # user's train_step is excluded from the graph by `Optimizer.apply`'s compiler.disable).
-        return torch.compile(getattr(model, method), backend=backend)
+        return torch.compile(types.MethodType(_own_code(getattr(type(model), method)), model), backend=backend)
     # Compile the forward pass and the loss; autograd and the (foreach) optimizer update stay eager.
-    forward = torch.compile(_forward_and_loss, backend=backend)
+    forward = torch.compile(_own_code(_forward_and_loss), backend=backend)
 
     def step(data):
         x, y, sample_weight = data_adapters.unpack_batch(data)
@@ -324,6 +325,17 @@ def _compile_step(model, kind):
         return model.compute_metrics(x, y, y_pred, sample_weight)
 
     return step
+
+
+def _own_code(function):
+    """A copy of ``function`` with a code object of its own.
+
+    torch.compile keeps its compiled graphs, and its budget of recompilations (``recompile_limit``, 8),
+    per code object. Each model's steps get their own: with the shared code, the third model compiled
+    in a process ran its train and test steps eagerly, as the budget was spent on the first two.
+    """
+    return types.FunctionType(function.__code__.replace(), function.__globals__, function.__name__,
+                              function.__defaults__, function.__closure__)
 
 
 def _forward_and_loss(model, x, y, sample_weight, training):

@@ -196,6 +196,23 @@ def test_jit_compile_agrees_with_eager(monkeypatch, backend, rows):
                                compiled.predict(x, batch_size=16, verbose=0), rtol=1e-5, atol=1e-6)
 
 
+def test_each_compiled_model_gets_its_own_graphs(monkeypatch):
+    # torch.compile's budget of recompilations is per code object: models sharing the steps' code spent it,
+    # and from the third model on the train and test steps ran eagerly.
+    from torch._dynamo.utils import counters
+
+    monkeypatch.setattr(lamina.backend.config, "_COMPILE_BACKEND", "aot_eager")
+    x, y = _data(32)
+    for _ in range(5):
+        model = _mlp(3)
+        model.compile(optimizer="sgd", loss="binary_crossentropy", jit_compile=True)
+        before = counters["stats"]["unique_graphs"]
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+        model.evaluate(x, y, batch_size=16, verbose=0)
+        model.predict(x, batch_size=16, verbose=0)
+        assert counters["stats"]["unique_graphs"] - before >= 3  # train, test and predict graphs of this model
+
+
 def test_jit_compile_auto_compiles_only_on_cuda_without_graph_breaking_layers(monkeypatch):
     from lamina.training import trainer
 
