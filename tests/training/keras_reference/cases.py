@@ -195,6 +195,13 @@ CASES = [
          compile=dict(loss="mse", weighted_metrics=["mae"]), fit=dict(epochs=2)),
     dict(name="generator_steps_per_epoch", model="reg", x="generator", compile=dict(loss="mse", metrics=["mae"]),
          fit=dict(epochs=2, steps_per_epoch=3)),
+    # -- BackupAndRestore: the first fit is interrupted at the end of epoch 2 (index 1), the second resumes
+    dict(name="backup_and_restore_resume", model="reg", compile=dict(loss="mse", metrics=["mae"]),
+         fit=dict(batch_size=4, epochs=4), fits=2, interrupt_at_epoch=1,
+         callbacks=[{"class": "BackupAndRestore", "dir": "backup"}]),
+    dict(name="backup_and_restore_keep_checkpoint", model="reg", compile=dict(loss="mse"),
+         fit=dict(batch_size=4, epochs=3), fits=2, interrupt_at_epoch=0,
+         callbacks=[{"class": "BackupAndRestore", "dir": "backup", "kwargs": {"delete_checkpoint": False}}]),
     dict(name="loss_weights_single_output", model="reg", compile=dict(loss="mse", loss_weights=0.5, metrics=["mse"]),
          fit=dict(batch_size=4, epochs=2)),
     dict(name="multi_metrics_flat_list", model="multi", y=["y_bin", "y"],
@@ -306,6 +313,8 @@ def make_callbacks(K, specs, folder):
             out.append(cls(SCHEDULES[spec["schedule"]], **kwargs))
         elif "file" in spec:
             out.append(cls(os.path.join(folder, spec["file"]), **kwargs))
+        elif "dir" in spec:
+            out.append(cls(os.path.join(folder, spec["dir"]), **kwargs))
         else:
             out.append(cls(**kwargs))
     return out
@@ -335,6 +344,21 @@ def _dataset(K, kind, data):
             return x[i:i + 4], y[i:i + 4]
 
     return Batches()
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def _interrupter(K, epoch):
+    class Interrupter(K.callbacks.Callback):
+        """Raises at the end of ``epoch``, after the callbacks before it (BackupAndRestore) have run."""
+
+        def on_epoch_end(self, index, logs=None):
+            if index == epoch:
+                raise _Interrupted(f"interrupted at the end of epoch {index}")
+
+    return Interrupter()
 
 
 def _recorder(K):
@@ -395,6 +419,15 @@ def run_case(K, case, data, weights, folder):
             fit["class_weight"] = {int(k): v for k, v in fit["class_weight"].items()}
         callbacks = make_callbacks(K, case.get("callbacks", []), folder)
         recorder = _recorder(K)
+        if "interrupt_at_epoch" in case and not result["fits"]:  # the first fit stops with an error
+            try:
+                model.fit(x, y, verbose=0, shuffle=False,
+                          callbacks=callbacks + [recorder, _interrupter(K, case["interrupt_at_epoch"])], **fit)
+            except _Interrupted:
+                pass
+            result["fits"].append({"interrupted": True, "lr": recorder.lr, "batches": recorder.batches,
+                                   "files": sorted(os.listdir(folder))})
+            continue
         history = model.fit(x, y, verbose=0, shuffle=False, callbacks=callbacks + [recorder], **fit)
         result["fits"].append({
             "history": to_json(history.history), "history_keys": list(history.history), "epoch": history.epoch,
@@ -430,7 +463,7 @@ def _callback_state(callback, spec, folder):
     if spec["class"] == "CSVLogger":
         with open(os.path.join(folder, spec["file"])) as f:
             state["file"] = f.read()
-    if spec["class"] == "ModelCheckpoint":
+    if spec["class"] in ("ModelCheckpoint", "BackupAndRestore"):
         state["files"] = sorted(os.listdir(folder))
     return state
 
