@@ -202,6 +202,9 @@ CASES = [
     dict(name="backup_and_restore_keep_checkpoint", model="reg", compile=dict(loss="mse"),
          fit=dict(batch_size=4, epochs=3), fits=2, interrupt_at_epoch=0,
          callbacks=[{"class": "BackupAndRestore", "dir": "backup", "kwargs": {"delete_checkpoint": False}}]),
+    dict(name="backup_and_restore_save_freq_batches", model="reg", compile=dict(loss="mse"),
+         fit=dict(batch_size=4, epochs=3), fits=2, interrupt_at_batch=[1, 1],
+         callbacks=[{"class": "BackupAndRestore", "dir": "backup", "kwargs": {"save_freq": 2}}]),
     dict(name="loss_weights_single_output", model="reg", compile=dict(loss="mse", loss_weights=0.5, metrics=["mse"]),
          fit=dict(batch_size=4, epochs=2)),
     dict(name="multi_metrics_flat_list", model="multi", y=["y_bin", "y"],
@@ -350,9 +353,17 @@ class _Interrupted(Exception):
     pass
 
 
-def _interrupter(K, epoch):
+def _interrupter(K, epoch=None, epoch_and_batch=None):
     class Interrupter(K.callbacks.Callback):
-        """Raises at the end of ``epoch``, after the callbacks before it (BackupAndRestore) have run."""
+        """Raises at the end of ``epoch`` or of batch ``[epoch, batch]``, after the callbacks before it
+        (BackupAndRestore) have run."""
+
+        def on_epoch_begin(self, index, logs=None):
+            self.epoch = index
+
+        def on_train_batch_end(self, batch, logs=None):
+            if epoch_and_batch is not None and [self.epoch, batch] == list(epoch_and_batch):
+                raise _Interrupted(f"interrupted at the end of batch {batch} of epoch {self.epoch}")
 
         def on_epoch_end(self, index, logs=None):
             if index == epoch:
@@ -419,10 +430,11 @@ def run_case(K, case, data, weights, folder):
             fit["class_weight"] = {int(k): v for k, v in fit["class_weight"].items()}
         callbacks = make_callbacks(K, case.get("callbacks", []), folder)
         recorder = _recorder(K)
-        if "interrupt_at_epoch" in case and not result["fits"]:  # the first fit stops with an error
+        if ("interrupt_at_epoch" in case or "interrupt_at_batch" in case) and not result["fits"]:
+            # the first fit stops with an error
+            interrupter = _interrupter(K, case.get("interrupt_at_epoch"), case.get("interrupt_at_batch"))
             try:
-                model.fit(x, y, verbose=0, shuffle=False,
-                          callbacks=callbacks + [recorder, _interrupter(K, case["interrupt_at_epoch"])], **fit)
+                model.fit(x, y, verbose=0, shuffle=False, callbacks=callbacks + [recorder, interrupter], **fit)
             except _Interrupted:
                 pass
             result["fits"].append({"interrupted": True, "lr": recorder.lr, "batches": recorder.batches,
