@@ -87,9 +87,13 @@ class CallbackList(Callback):
         for callback in self.callbacks:
             callback.set_model(model)
 
-    def needs_batch_logs(self, kind="train"):
-        return any(_overrides(c, f"on_{kind}_batch_end") or _overrides(c, f"on_{kind}_batch_begin")
-                   for c in self.callbacks)
+    def needs_batch_logs(self, kind="train", in_fit=False):
+        """Whether a callback has a batch hook of ``kind``. In fit's validation the progress bar's test hooks
+        do nothing (it shows the training epoch), so they alone do not make the loop compute batch logs."""
+        from lamina.callbacks.progbar_logger import ProgbarLogger
+
+        return any((_overrides(c, f"on_{kind}_batch_end") or _overrides(c, f"on_{kind}_batch_begin"))
+                   and not (in_fit and type(c) is ProgbarLogger) for c in self.callbacks)
 
     def __iter__(self):
         return iter(self.callbacks)

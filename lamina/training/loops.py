@@ -166,7 +166,12 @@ def fit_loop(model, x, y, batch_size, epochs, verbose, callbacks, validation_spl
         if not epoch_logs and step_count(train_data) == 0:
             raise ValueError("The training data produced no batches: check `x` and `steps_per_epoch`.")
         if val_data is not None and _should_validate(epoch, validation_freq):
-            val_logs = _run_evaluation(model, val_data, callbacks=None, distribution=distribution)
+            # As Keras, the validation runs the test hooks (on_test_begin, on_test_batch_*, on_test_end with
+            # the logs before their "val_" prefix), for callbacks such as TensorBoard.
+            callbacks.on_test_begin()
+            val_logs = _run_evaluation(model, val_data, callbacks=callbacks, distribution=distribution,
+                                       in_fit=True)
+            callbacks.on_test_end(val_logs)
             epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
         callbacks.on_epoch_end(epoch, epoch_logs)
         if model.stop_training:
@@ -264,13 +269,13 @@ def _execution_logs(model, logs, deferred):
     return model.get_metrics_result() if deferred else logs
 
 
-def _run_evaluation(model, adapter, callbacks, distribution=None):
+def _run_evaluation(model, adapter, callbacks, distribution=None, in_fit=False):
     test_step, deferred = _loop_step(model, "test")
     per_execution = _steps_per_execution(model)
     model.reset_metrics()
     logs = {}
     ran = False
-    needs_batch_logs = callbacks is not None and callbacks.needs_batch_logs("test")
+    needs_batch_logs = callbacks is not None and callbacks.needs_batch_logs("test", in_fit=in_fit)
     with torch.no_grad():
         for begin, execution in _executions(adapter, per_execution):
             if needs_batch_logs:

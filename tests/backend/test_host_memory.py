@@ -17,10 +17,10 @@ class _MallInfo2(ctypes.Structure):
                  "keepcost")]
 
 
-def _mmapped_bytes():
+def _mallinfo():
     libc = ctypes.CDLL(None)
     libc.mallinfo2.restype = _MallInfo2
-    return libc.mallinfo2().hblkhd
+    return libc.mallinfo2()
 
 
 def _has_glibc_mallinfo2():
@@ -36,11 +36,14 @@ BLOCK = 64 << 20  # above glibc's largest mmap threshold (32 MiB): always mmappe
 
 
 def _mmapped_by_allocation():
-    before = _mmapped_bytes()
-    block = torch.empty(BLOCK // 4, dtype=torch.float32)
-    grown = _mmapped_bytes() - before
+    # Larger than all the free memory in glibc's heap, so that no free block left by earlier tests can serve it:
+    # it is mmapped, or (while reusing) taken by growing the heap.
+    info = _mallinfo()
+    size = max(BLOCK, info.fordblks + BLOCK)
+    block = torch.empty(size // 4, dtype=torch.float32)  # virtual memory only: no page is touched
+    grown = _mallinfo().hblkhd - info.hblkhd
     del block
-    return grown >= BLOCK
+    return grown >= size
 
 
 @pytest.fixture(autouse=True)

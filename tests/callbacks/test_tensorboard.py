@@ -29,11 +29,17 @@ def test_epoch_scalars_in_train_and_validation(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["train", "validation"]
     train, validation = _events(tmp_path / "train"), _events(tmp_path / "validation")
     assert sorted(train.Tags()["scalars"]) == ["epoch_learning_rate", "epoch_loss", "epoch_mae"]
-    assert sorted(validation.Tags()["scalars"]) == ["epoch_loss", "epoch_mae"]
+    # As Keras 3, fit's validation also writes evaluation_<name>_vs_iterations at the optimizer's step count
+    assert sorted(validation.Tags()["scalars"]) == ["epoch_loss", "epoch_mae", "evaluation_loss_vs_iterations",
+                                                    "evaluation_mae_vs_iterations"]
     for tag, key, events in (("epoch_loss", "loss", train), ("epoch_mae", "val_mae", validation)):
         steps, values = zip(*_scalars(events, tag))
         assert steps == (0, 1, 2)
         np.testing.assert_allclose(values, history.history[key], rtol=1e-6)
+    steps, values = zip(*_scalars(validation, "evaluation_loss_vs_iterations"))
+    per_epoch = int(model.optimizer.iterations.numpy()) // 3
+    assert steps == (per_epoch, 2 * per_epoch, 3 * per_epoch)
+    np.testing.assert_allclose(values, history.history["val_loss"], rtol=1e-6)
     np.testing.assert_allclose([v for _, v in _scalars(train, "epoch_learning_rate")], [0.05] * 3, rtol=1e-6)
 
 

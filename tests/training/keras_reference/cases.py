@@ -378,7 +378,7 @@ def _recorder(K):
 
         def __init__(self):
             super().__init__()
-            self.lr, self.batches = [], []
+            self.lr, self.batches, self.tests = [], [], []
 
         def on_epoch_begin(self, epoch, logs=None):
             self.lr.append(float(np.asarray(self.model.optimizer.learning_rate)))
@@ -387,6 +387,16 @@ def _recorder(K):
         def on_train_batch_end(self, batch, logs=None):
             # The index Keras gives (with steps_per_execution, the last batch of each execution) and the loss
             self.batches[-1].append([int(batch), float(np.asarray(logs["loss"]))])
+
+        # fit's validation runs the test hooks too (as evaluate does): which, with which logs
+        def on_test_begin(self, logs=None):
+            self.tests.append(["begin"])
+
+        def on_test_batch_end(self, batch, logs=None):
+            self.tests[-1].append(int(batch))
+
+        def on_test_end(self, logs=None):
+            self.tests[-1].append({k: float(np.asarray(v)) for k, v in sorted((logs or {}).items())})
 
     return Recorder()
 
@@ -444,6 +454,7 @@ def run_case(K, case, data, weights, folder):
         result["fits"].append({
             "history": to_json(history.history), "history_keys": list(history.history), "epoch": history.epoch,
             "params": to_json(history.params), "lr": recorder.lr, "batches": recorder.batches,
+            "tests": to_json(recorder.tests),
         })
     result["weights"] = to_json(model.get_weights())
     result["final_lr"] = float(np.asarray(model.optimizer.learning_rate))
