@@ -43,7 +43,9 @@ class TensorBoard(Callback):
         log_dir: the directory of the logs (``train`` and ``validation`` subdirectories are made in it).
         histogram_freq: write histograms of the weights every that many epochs (``0``: never).
         write_graph: write the model graph (traced with `torch.jit.trace` on zeros shaped like the
-            model's inputs; skipped with a warning when the model cannot be traced).
+            model's inputs; skipped with a warning when the model cannot be traced) and, for functional
+            and Sequential models, the ``keras`` summary Keras writes: the model's JSON config for
+            TensorBoard's conceptual graph (the ``graph_keras_model`` plugin).
         write_images: also write each weight as an image (2-D weights, and 4-D kernels per filter).
         write_steps_per_second: log ``steps_per_second`` with the epoch scalars.
         update_freq: ``'epoch'``, ``'batch'``, or an int ``n``: also write ``batch_<name>`` scalars every
@@ -169,6 +171,7 @@ class TensorBoard(Callback):
         writer.flush()
 
     def _write_graph(self):
+        self._write_keras_config()
         inputs = getattr(self.model, "inputs", None)
         try:
             if not inputs:
@@ -183,6 +186,27 @@ class TensorBoard(Callback):
         except Exception as error:  # best effort, as Keras when a graph cannot be made
             warnings.warn(f"TensorBoard could not write the graph of model '{self.model.name}': {error}",
                           stacklevel=3)
+
+    def _write_keras_config(self):
+        """The ``keras`` summary at step 0: the model's JSON as a string tensor, as Keras's TensorBoard writes."""
+        if not getattr(self.model, "inputs", None):  # subclassed models: Keras writes no conceptual graph either
+            return
+        from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
+        from tensorboard.compat.proto.tensor_pb2 import TensorProto
+        from tensorboard.compat.proto.tensor_shape_pb2 import TensorShapeProto
+
+        try:
+            config = self.model.to_json()
+        except Exception as error:  # a layer without a config: the traced graph is still written
+            warnings.warn(f"TensorBoard could not write the config of model '{self.model.name}': {error}",
+                          stacklevel=4)
+            return
+        metadata = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name="graph_keras_model",
+                                                                          content=b"1"))
+        tensor = TensorProto(dtype=7, tensor_shape=TensorShapeProto(), string_val=[config.encode()])  # DT_STRING
+        summary = Summary(value=[Summary.Value(tag="keras", metadata=metadata, tensor=tensor)])
+        writer = self._writer("train")
+        writer._get_file_writer().add_summary(summary, global_step=0)
 
     def _start_profiler(self):
         from torch.profiler import ProfilerActivity, profile, tensorboard_trace_handler

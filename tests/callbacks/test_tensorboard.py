@@ -13,7 +13,8 @@ from tests.callbacks.helpers import data, tiny_model  # noqa: E402
 
 
 def _events(folder):
-    accumulator = EventAccumulator(str(folder), size_guidance={"scalars": 0, "histograms": 0, "images": 0})
+    accumulator = EventAccumulator(str(folder), size_guidance={"scalars": 0, "histograms": 0, "images": 0,
+                                                               "tensors": 0})
     accumulator.Reload()
     return accumulator
 
@@ -58,6 +59,11 @@ def test_batch_scalars_histograms_images_and_graph(tmp_path):
     assert last.num == 3 and np.isclose(last.sum, model.get_weights()[0].sum(), atol=1e-5)
     assert "out/kernel/image" in train.Tags()["images"]
     assert train.Tags()["graph"]  # the model traced with torch.jit.trace
+    # Keras's conceptual graph: the model's JSON in a "keras" string summary of the graph_keras_model plugin
+    assert "keras" in train.Tags()["tensors"]
+    (event,) = train.Tensors("keras")
+    assert event.step == 0 and event.tensor_proto.string_val[0].decode() == model.to_json()
+    assert train.SummaryMetadata("keras").plugin_data.plugin_name == "graph_keras_model"
 
 
 def test_evaluate_writes_evaluation_vs_iterations(tmp_path):
