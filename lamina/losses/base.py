@@ -247,6 +247,10 @@ class Loss:
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         """The reduced loss of ``y_pred`` against ``y_true``, weighted by ``sample_weight``."""
+        if sample_weight is None:
+            mean = self._batch_mean(y_true, y_pred)
+            if mean is not None:
+                return mean
         in_mask = getattr(y_pred, "_keras_mask", None)
         y_pred = _convert(y_pred, self._torch_dtype, "y_pred", self.name)
         if self._integer_labels and isinstance(y_true, torch.Tensor) and not y_true.is_floating_point() \
@@ -262,6 +266,11 @@ class Loss:
             mask = in_mask if in_mask is not None else out_mask
         return reduce_weighted_values(losses, sample_weight=sample_weight, mask=mask, reduction=self.reduction,
                                       loss=self.name)
+
+    def _batch_mean(self, y_true, y_pred):
+        """The unweighted loss in one fused kernel where a subclass has one for these inputs, else ``None``
+        (then `__call__` converts, computes per-sample losses and reduces them)."""
+        return None
 
     def call(self, y_true, y_pred):
         """Per-sample losses; subclasses implement it."""

@@ -338,13 +338,6 @@ class BinaryCrossentropy(LossFunctionWrapper):
         self.label_smoothing = label_smoothing
         self.axis = axis
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        if sample_weight is None:
-            mean = self._batch_mean(y_true, y_pred)
-            if mean is not None:
-                return mean
-        return super().__call__(y_true, y_pred, sample_weight)
-
     def _batch_mean(self, y_true, y_pred):
         """Unweighted logits (or a sigmoid output with its logits) against labels of the same shape, averaged
         over everything (the mean over ``axis`` and then over the batch), in one
@@ -480,13 +473,6 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         self.from_logits = from_logits
         self.ignore_class = ignore_class
         self.axis = axis
-
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        if sample_weight is None:
-            mean = self._batch_mean(y_true, y_pred)
-            if mean is not None:
-                return mean
-        return super().__call__(y_true, y_pred, sample_weight)
 
     def _batch_mean(self, y_true, y_pred):
         """The common case in one fused kernel, or ``None`` when the general path is needed.
